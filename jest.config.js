@@ -1,0 +1,28 @@
+// One Jest project per package. Tests import sibling packages from source
+// (moduleNameMapper), so `npm test` needs no build first.
+const mapper = {
+  '^@wsstack/wsproto$': '<rootDir>/../wsproto/src/index.ts',
+  '^@wsstack/simple-websocket$': '<rootDir>/../simple-websocket/src/index.ts',
+  '^@wsstack/express-sock$': '<rootDir>/../express-sock/src/index.ts',
+};
+
+/** @param {string} name */
+function project(name) {
+  return {
+    displayName: name,
+    rootDir: `<rootDir>/packages/${name}`,
+    testEnvironment: 'node',
+    testMatch: ['<rootDir>/test/**/*.test.ts'],
+    moduleNameMapper: mapper,
+    transform: {
+      // Type checking is `npm run lint`'s job (tsc -p test); here we only transpile.
+      '^.+\\.ts$': ['ts-jest', { tsconfig: `<rootDir>/test/tsconfig.json`, isolatedModules: true, diagnostics: false }],
+    },
+  };
+}
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: ['wsproto', 'simple-websocket', 'express-sock'].map(project),
+  testTimeout: 30000,
+};
