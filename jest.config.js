@@ -16,7 +16,7 @@ function project(name) {
     moduleNameMapper: mapper,
     transform: {
       // Type checking is `npm run lint`'s job (tsc -p test); here we only transpile.
-      '^.+\\.ts$': ['ts-jest', { tsconfig: `<rootDir>/test/tsconfig.json`, isolatedModules: true, diagnostics: false }],
+      '^.+\\.ts$': ['ts-jest', { tsconfig: `<rootDir>/test/tsconfig.json`, diagnostics: false }],
     },
   };
 }

@@ -30,7 +30,7 @@ export function sha1(message: Uint8Array): Uint8Array {
   for (let offset = 0; offset < padded.length; offset += 64) {
     for (let i = 0; i < 16; i++) w[i] = view.getUint32(offset + i * 4);
     for (let i = 16; i < 80; i++) {
-      const x = w[i - 3]! ^ w[i - 8]! ^ w[i - 14]! ^ w[i - 16]!;
+      const x = w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16];
       w[i] = (x << 1) | (x >>> 31);
     }
     let a = h0;
@@ -54,7 +54,7 @@ export function sha1(message: Uint8Array): Uint8Array {
         f = b ^ c ^ d;
         k = 0xca62c1d6;
       }
-      const temp = (((a << 5) | (a >>> 27)) + f + e + k + w[i]!) >>> 0;
+      const temp = (((a << 5) | (a >>> 27)) + f + e + k + w[i]) >>> 0;
       e = d;
       d = c;
       c = (b << 30) | (b >>> 2);

@@ -25,7 +25,7 @@ const textEncoder = new TextEncoder();
 /** Base64 of raw bytes, without Node's Buffer (the core also runs in browsers). */
 export function toBase64(bytes: Uint8Array): string {
   let binary = '';
-  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]!);
+  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
   return btoa(binary);
 }
 
