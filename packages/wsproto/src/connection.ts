@@ -4,6 +4,26 @@
  *
  * @module
  */
+import { LocalProtocolError, ParseFailed } from './errors';
+import {
+  BytesMessage,
+  CloseConnection,
+  Ping,
+  Pong,
+  TextMessage,
+  type Event,
+} from './events';
+import type { Extension } from './extensions';
+import {
+  CloseReason,
+  decodeClosePayload,
+  FrameProtocol,
+  MAX_CLOSE_REASON,
+  Opcode,
+  type Frame,
+  type FrameProtocolInit,
+} from './frame-protocol';
+import { DEFAULT_OPTIONS, type ConnectionOptions } from './options';
 
 /** Which end of the connection this is. Clients mask their frames; servers do not. */
 export enum ConnectionType {
@@ -27,4 +47,170 @@ export enum ConnectionState {
   LOCAL_CLOSING = 'LOCAL_CLOSING',
   CLOSED = 'CLOSED',
   REJECTING = 'REJECTING',
+}
+
+/** Settings of a {@link Connection}: the limits plus what the handshake settled. */
+export interface ConnectionInit extends ConnectionOptions {
+  /** Which end this is. */
+  type: ConnectionType;
+  /** Extensions the handshake negotiated (enabled ones take part). */
+  extensions?: Extension[];
+  /** Bytes that followed the handshake in the same chunk: the first frames. */
+  trailingData?: Uint8Array;
+}
+
+/**
+ * The connection after the handshake (wsproto's `Connection`): received
+ * bytes become events, events to send become bytes. Starts OPEN.
+ *
+ * It never answers on its own: a {@link Ping} or {@link CloseConnection} it
+ * yields carries `response()`, and the caller sends that.
+ */
+export class Connection {
+  private _state = ConnectionState.OPEN;
+  private readonly proto: FrameProtocol;
+  private eof = false;
+  /** No more frames are parsed: the peer closed or broke the protocol. */
+  private stopped = false;
+
+  constructor(init: ConnectionInit) {
+    const frameInit: FrameProtocolInit = {
+      client: init.type === ConnectionType.CLIENT,
+      maxMessageSize: init.maxMessageSize ?? DEFAULT_OPTIONS.maxMessageSize,
+      maxFragments: init.maxFragments ?? DEFAULT_OPTIONS.maxFragments,
+    };
+    if (init.extensions) frameInit.extensions = init.extensions;
+    if (init.random) frameInit.random = init.random;
+    this.proto = new FrameProtocol(frameInit);
+    if (init.trailingData && init.trailingData.length > 0) this.receiveData(init.trailingData);
+  }
+
+  /** The state as of the events yielded so far. */
+  get state(): ConnectionState {
+    return this._state;
+  }
+
+  /**
+   * Feeds received bytes, or `null` when the transport reached EOF. Takes
+   * ownership of `data` (masked payloads are unmasked in place). Bytes after
+   * CLOSED, after EOF, or after the peer's close or violation are ignored.
+   */
+  receiveData(data: Uint8Array | null): void {
+    if (this._state === ConnectionState.CLOSED) return;
+    if (data === null) {
+      this.eof = true;
+      return;
+    }
+    if (this.eof || this.stopped) return;
+    this.proto.receiveBytes(data);
+  }
+
+  /**
+   * Yields the events the received bytes complete. Lazy: `state` changes as
+   * the event that changes it is yielded. A peer's violation ends the stream
+   * with a {@link CloseConnection} carrying the close code (state
+   * REMOTE_CLOSING; send `event.response()`); EOF ends it with code 1006
+   * (state CLOSED).
+   */
+  *events(): Generator<Event> {
+    if (!this.stopped && this._state !== ConnectionState.CLOSED) {
+      let failure: ParseFailed | null = null;
+      try {
+        for (let frame = this.proto.nextFrame(); frame !== null; frame = this.proto.nextFrame()) {
+          yield this.toEvent(frame);
+          if (this.stopped) break;
+        }
+      } catch (error) {
+        if (!(error instanceof ParseFailed)) throw error;
+        failure = error;
+      }
+      if (failure !== null) {
+        this.stopped = true;
+        this._state = ConnectionState.REMOTE_CLOSING;
+        yield new CloseConnection({ code: failure.code, reason: truncateReason(failure.message) });
+      }
+    }
+    if (this.eof && this._state !== ConnectionState.CLOSED) {
+      this._state = ConnectionState.CLOSED;
+      yield new CloseConnection({ code: CloseReason.ABNORMAL_CLOSURE });
+    }
+  }
+
+  /** One received frame (or piece) as an event; a close also moves the state. */
+  private toEvent(frame: Frame): Event {
+    switch (frame.opcode) {
+      case Opcode.TEXT:
+        return new TextMessage({
+          data: frame.payload as string,
+          frameFinished: frame.frameFinished,
+          messageFinished: frame.messageFinished,
+        });
+      case Opcode.BINARY:
+        return new BytesMessage({
+          data: frame.payload as Uint8Array,
+          frameFinished: frame.frameFinished,
+          messageFinished: frame.messageFinished,
+        });
+      case Opcode.PING:
+        return new Ping({ payload: frame.payload as Uint8Array });
+      case Opcode.PONG:
+        return new Pong({ payload: frame.payload as Uint8Array });
+      default: {
+        // CLOSE (the frame layer yields no other opcode); already validated.
+        const { code, reason } = decodeClosePayload(frame.payload as Uint8Array);
+        this.stopped = true;
+        // RFC 6455 5.5.1: a close answering ours completes the handshake.
+        this._state =
+          this._state === ConnectionState.LOCAL_CLOSING ? ConnectionState.CLOSED : ConnectionState.REMOTE_CLOSING;
+        return new CloseConnection({ code, reason });
+      }
+    }
+  }
+
+  /**
+   * The bytes that send `event`. Data messages only in OPEN; Ping/Pong in OPEN
+   * or REMOTE_CLOSING; CloseConnection in OPEN (→ LOCAL_CLOSING) or
+   * REMOTE_CLOSING (→ CLOSED). A message with `messageFinished` false is
+   * continued by the next message sent.
+   *
+   * @throws LocalProtocolError WS_BAD_STATE when the state forbids the event,
+   *   WS_BAD_EVENT when its fields are invalid (the state is then unchanged)
+   */
+  send(event: Event): Uint8Array {
+    const state = this._state;
+    switch (event.type) {
+      case 'TextMessage':
+      case 'BytesMessage':
+        if (state !== ConnectionState.OPEN) throw badState(event.type, state);
+        return this.proto.sendData(event.data, event.messageFinished);
+      case 'Ping':
+      case 'Pong':
+        if (state !== ConnectionState.OPEN && state !== ConnectionState.REMOTE_CLOSING) throw badState(event.type, state);
+        return event.type === 'Ping' ? this.proto.ping(event.payload) : this.proto.pong(event.payload);
+      case 'CloseConnection': {
+        if (state !== ConnectionState.OPEN && state !== ConnectionState.REMOTE_CLOSING) throw badState(event.type, state);
+        const bytes = this.proto.close(event.code, event.reason);
+        this._state = state === ConnectionState.OPEN ? ConnectionState.LOCAL_CLOSING : ConnectionState.CLOSED;
+        return bytes;
+      }
+      default:
+        throw badState(event.type, state);
+    }
+  }
+}
+
+function badState(type: string, state: ConnectionState): LocalProtocolError {
+  return new LocalProtocolError(`cannot send ${type} in state ${state}`, 'WS_BAD_STATE');
+}
+
+const reasonEncoder = new TextEncoder();
+
+/** Cuts a reason to the 123 bytes a close frame can carry, at a code point boundary. */
+function truncateReason(reason: string): string {
+  if (reason.length <= MAX_CLOSE_REASON / 3) return reason;
+  const bytes = reasonEncoder.encode(reason);
+  if (bytes.length <= MAX_CLOSE_REASON) return reason;
+  let end = MAX_CLOSE_REASON;
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--; // back off continuation bytes
+  return new TextDecoder().decode(bytes.subarray(0, end));
 }
