@@ -1,0 +1,79 @@
+/**
+ * `WSConnection`: what users drive. The handshake first, then the
+ * {@link Connection} it opens, behind one bytes-in, events-out surface
+ * (wsproto's `WSConnection`).
+ *
+ * @module
+ */
+import type { Connection, ConnectionState, ConnectionType } from './connection';
+import type { Event, Headers } from './events';
+import { Handshake } from './handshake';
+import type { ConnectionOptions } from './options';
+
+/**
+ * A WebSocket connection, client or server, from the first handshake byte to
+ * the close. No I/O: feed it received bytes, read its events, write what
+ * `send` returns.
+ *
+ * ```ts
+ * const conn = new WSConnection(ConnectionType.SERVER);
+ * conn.receiveData(chunk);
+ * for (const event of conn.events()) {
+ *   if (event instanceof Request) socket.write(conn.send(new AcceptConnection()));
+ * }
+ * ```
+ */
+export class WSConnection {
+  private readonly handshake: Handshake;
+
+  constructor(type: ConnectionType, options: ConnectionOptions = {}) {
+    this.handshake = new Handshake(type, options);
+  }
+
+  /** The handshake's state until it opens the connection, then the connection's. */
+  get state(): ConnectionState {
+    return this.connection?.state ?? this.handshake.state;
+  }
+
+  /**
+   * Feeds bytes from the peer, or `null` at EOF. Takes ownership of `data`.
+   *
+   * @throws RemoteProtocolError during the handshake, as {@link Handshake.receiveData}
+   */
+  receiveData(data: Uint8Array | null): void {
+    const connection = this.connection;
+    if (connection !== null) connection.receiveData(data);
+    else this.handshake.receiveData(data);
+  }
+
+  /**
+   * Yields the handshake's events, then the connection's. Lazy: a server
+   * that sends AcceptConnection while handling the Request event gets the
+   * frames that came with the request from the same loop.
+   */
+  *events(): Generator<Event> {
+    yield* this.handshake.events();
+    const connection = this.connection;
+    if (connection !== null) yield* connection.events();
+  }
+
+  /**
+   * The bytes that send `event`: handshake events before the connection is
+   * open, frame events after.
+   *
+   * @throws LocalProtocolError when the state does not allow the event
+   */
+  send(event: Event): Uint8Array {
+    const connection = this.connection;
+    return connection !== null ? connection.send(event) : this.handshake.send(event);
+  }
+
+  /** Server: a request already parsed by an outer HTTP layer (see {@link Handshake.initiateUpgradeConnection}). */
+  initiateUpgradeConnection(headers: Headers, path: string): void {
+    this.handshake.initiateUpgradeConnection(headers, path);
+  }
+
+  private get connection(): Connection | null {
+    return this.handshake.connection;
+  }
+}
