@@ -23,7 +23,7 @@ export {
   type FrameProtocolInit,
 } from './frame-protocol';
 export { ConnectionType, ConnectionState, Connection, type ConnectionInit } from './connection';
-export type { Extension } from './extensions';
+export { type Extension, PerMessageDeflate, type PerMessageDeflateInit } from './extensions';
 export { type ConnectionOptions, DEFAULT_OPTIONS } from './options';
 export { Handshake, pairHeaders } from './handshake';
 export { WSConnection } from './ws-connection';

@@ -25,7 +25,8 @@ describe('README worked example', () => {
       return wsproto;
     };
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    new Function('require', 'console', code)(fakeRequire, fakeConsole);
+    const run = new Function('require', 'console', code) as (req: typeof fakeRequire, con: typeof fakeConsole) => void;
+    run(fakeRequire, fakeConsole);
 
     const expected = code
       .split('\n')
