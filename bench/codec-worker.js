@@ -73,7 +73,8 @@ function wsDecoder() {
 function wsstackEncoder(client) {
   const { Connection, ConnectionType, BytesMessage } = require('@wsstack/wsproto');
   const conn = new Connection({ type: client ? ConnectionType.CLIENT : ConnectionType.SERVER });
-  return (payload) => conn.send(new BytesMessage({ data: payload })).length;
+  // sendv, as a socket layer writes: a large unmasked payload is not copied (ws's Sender.frame does the same).
+  return (payload) => conn.sendv(new BytesMessage({ data: payload })).length;
 }
 
 function wsEncoder(client) {

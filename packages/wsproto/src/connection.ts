@@ -22,6 +22,7 @@ import {
   Opcode,
   type Frame,
   type FrameProtocolInit,
+  concatParts,
 } from './frame-protocol';
 import { DEFAULT_OPTIONS, type ConnectionOptions } from './options';
 
@@ -177,21 +178,33 @@ export class Connection {
    *   WS_BAD_EVENT when its fields are invalid (the state is then unchanged)
    */
   send(event: Event): Uint8Array {
+    const parts = this.sendv(event);
+    return parts.length === 1 ? parts[0] : concatParts(parts);
+  }
+
+  /**
+   * The bytes that send `event`, as parts to write in order (a gathered
+   * write, e.g. `socket.cork()`, a `write` per part, `uncork()`). A large
+   * unmasked data payload comes back as `[header, payload]` so it is never
+   * copied; everything else is one part. Same rules and errors as
+   * {@link send}.
+   */
+  sendv(event: Event): Uint8Array[] {
     const state = this._state;
     switch (event.type) {
       case 'TextMessage':
       case 'BytesMessage':
         if (state !== ConnectionState.OPEN) throw badState(event.type, state);
-        return this.proto.sendData(event.data, event.messageFinished);
+        return this.proto.sendDataParts(event.data, event.messageFinished);
       case 'Ping':
       case 'Pong':
         if (state !== ConnectionState.OPEN && state !== ConnectionState.REMOTE_CLOSING) throw badState(event.type, state);
-        return event.type === 'Ping' ? this.proto.ping(event.payload) : this.proto.pong(event.payload);
+        return [event.type === 'Ping' ? this.proto.ping(event.payload) : this.proto.pong(event.payload)];
       case 'CloseConnection': {
         if (state !== ConnectionState.OPEN && state !== ConnectionState.REMOTE_CLOSING) throw badState(event.type, state);
         const bytes = this.proto.close(event.code, event.reason);
         this._state = state === ConnectionState.OPEN ? ConnectionState.LOCAL_CLOSING : ConnectionState.CLOSED;
-        return bytes;
+        return [bytes];
       }
       default:
         throw badState(event.type, state);

@@ -55,6 +55,10 @@ export const MAX_CONTROL_PAYLOAD = 125;
 export const MAX_CLOSE_REASON = 123;
 
 const EMPTY = new Uint8Array(0);
+/** Bytes of random data fetched at once for mask keys (a multiple of 4). */
+const KEY_POOL_SIZE = 4096;
+/** Unmasked payloads at least this large are returned beside their header, not copied (see {@link FrameProtocol.sendDataParts}). */
+export const GATHER_MIN = 16 * 1024;
 const STREAM = { stream: true } as const;
 
 /**
@@ -381,6 +385,19 @@ export interface FrameProtocolInit {
   random?: RandomSource;
 }
 
+/** One array holding `parts` in order. */
+export function concatParts(parts: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const part of parts) total += part.length;
+  const out = allocUninitialized(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
 /**
  * Frames in, message pieces out; payloads in, frames out. Enforces the
  * message-level rules the decoder cannot see alone: fragmentation order, RSV
@@ -396,6 +413,13 @@ export class FrameProtocol {
   private readonly decoder: FrameDecoder;
   private readonly textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   private readonly sendKey = new Uint8Array(4);
+  /**
+   * Mask keys drawn from the default source come from a pool: one
+   * getRandomValues call per frame costs more than masking a small frame.
+   * A caller's own `random` is still asked per key, so tests stay exact.
+   */
+  private readonly keyPool: Uint8Array | null;
+  private keyPoolPos = KEY_POOL_SIZE;
   private failure: ParseFailed | null = null;
 
   // Inbound: the current frame passed the message-level checks.
@@ -415,6 +439,7 @@ export class FrameProtocol {
     this.maxMessageSize = init.maxMessageSize ?? DEFAULT_OPTIONS.maxMessageSize;
     this.maxFragments = init.maxFragments ?? DEFAULT_OPTIONS.maxFragments;
     this.random = init.random ?? defaultRandom;
+    this.keyPool = this.client && this.random === defaultRandom ? new Uint8Array(KEY_POOL_SIZE) : null;
     this.decoder = new FrameDecoder(init.client);
   }
 
@@ -564,6 +589,17 @@ export class FrameProtocol {
    * @throws LocalProtocolError(WS_BAD_EVENT) when continuing a message with the other data type
    */
   sendData(payload: string | Uint8Array, fin = true): Uint8Array {
+    const parts = this.sendDataParts(payload, fin);
+    return parts.length === 1 ? parts[0] : concatParts(parts);
+  }
+
+  /**
+   * Like {@link sendData}, but may return the frame as `[header, payload]`
+   * for a gathered write: an unmasked payload of {@link GATHER_MIN} bytes or
+   * more is not copied. Writing the parts in order is the same as writing
+   * `sendData`'s bytes. The payload part is the caller's own array.
+   */
+  sendDataParts(payload: string | Uint8Array, fin = true): Uint8Array[] {
     const type = typeof payload === 'string' ? Opcode.TEXT : Opcode.BINARY;
     let opcode = type;
     if (this.outboundOpcode !== Opcode.CONTINUATION) {
@@ -573,12 +609,17 @@ export class FrameProtocol {
     this.outboundOpcode = fin ? Opcode.CONTINUATION : type;
     if (this.extensions.length === 0 && typeof payload === 'string') {
       const direct = this.encodeTextDirect(opcode, fin, payload);
-      if (direct !== null) return direct;
+      if (direct !== null) return [direct];
     }
     let data = typeof payload === 'string' ? textEncoder.encode(payload) : payload;
     let rsv = 0;
     for (const ext of this.extensions) [rsv, data] = ext.frameOutbound(opcode, rsv, data, fin);
-    return this.buildFrame(opcode, rsv, fin, data);
+    if (!this.client && data.length >= GATHER_MIN) {
+      const header = allocUninitialized(data.length < 65536 ? 4 : 10);
+      FrameProtocol.writeHeader(header, opcode, rsv, fin, data.length);
+      return [header, data];
+    }
+    return [this.buildFrame(opcode, rsv, fin, data)];
   }
 
   /**
@@ -661,7 +702,8 @@ export class FrameProtocol {
   private buildFrame(opcode: Opcode, rsv: number, fin: boolean, payload: Uint8Array): Uint8Array {
     const length = payload.length;
     const headerSize = (length < 126 ? 2 : length < 65536 ? 4 : 10) + (this.client ? 4 : 0);
-    const out = new Uint8Array(headerSize + length);
+    // Every byte is written below, so uninitialised (pooled, in Node) memory is safe.
+    const out = allocUninitialized(headerSize + length);
     FrameProtocol.writeHeader(out, opcode, rsv, fin, length);
     out.set(payload, headerSize);
     if (this.client) this.maskOutput(out, headerSize);
@@ -671,7 +713,21 @@ export class FrameProtocol {
   /** Picks a fresh key, writes it before the payload and masks the payload in place. */
   private maskOutput(out: Uint8Array, headerSize: number): void {
     const key = this.sendKey;
-    this.random(key);
+    const pool = this.keyPool;
+    if (pool === null) {
+      this.random(key);
+    } else {
+      if (this.keyPoolPos === KEY_POOL_SIZE) {
+        this.random(pool);
+        this.keyPoolPos = 0;
+      }
+      const i = this.keyPoolPos;
+      key[0] = pool[i];
+      key[1] = pool[i + 1];
+      key[2] = pool[i + 2];
+      key[3] = pool[i + 3];
+      this.keyPoolPos = i + 4;
+    }
     out[1] |= 0x80;
     out.set(key, headerSize - 4);
     applyMask(out, key, 0, headerSize);
@@ -690,7 +746,8 @@ export class FrameProtocol {
     else if (units >= 126 && units <= 21845) headerSize = 4;
     else return null;
     if (this.client) headerSize += 4;
-    const out = new Uint8Array(headerSize + units * 3);
+    // Only the bytes up to headerSize + written are returned, and all are written.
+    const out = allocUninitialized(headerSize + units * 3);
     const { written } = textEncoder.encodeInto(text, out.subarray(headerSize));
     FrameProtocol.writeHeader(out, opcode, 0, fin, written);
     const frame = out.subarray(0, headerSize + written);

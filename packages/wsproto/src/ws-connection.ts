@@ -68,6 +68,16 @@ export class WSConnection {
     return connection !== null ? connection.send(event) : this.handshake.send(event);
   }
 
+  /**
+   * Like {@link send}, as parts for a gathered write: a large unmasked
+   * payload is returned beside its header instead of being copied (see
+   * `Connection.sendv`).
+   */
+  sendv(event: Event): Uint8Array[] {
+    const connection = this.connection;
+    return connection !== null ? connection.sendv(event) : [this.handshake.send(event)];
+  }
+
   /** Server: a request already parsed by an outer HTTP layer (see {@link Handshake.initiateUpgradeConnection}). */
   initiateUpgradeConnection(headers: Headers, path: string): void {
     this.handshake.initiateUpgradeConnection(headers, path);
