@@ -1,0 +1,10 @@
+/**
+ * `@wsstack/express-sock`: WebSocket routes for Express 4 and 5, on
+ * `@wsstack/simple-websocket`. Mirrors Python's flask-sock.
+ *
+ * @packageDocumentation
+ */
+import './augment';
+
+export { Sock, type Handler, type RouteDecorator, type SockOptions, type SockRequest } from './sock';
+export { attachUpgrades, upgradeOf, type PendingUpgrade } from './upgrade-dispatch';
