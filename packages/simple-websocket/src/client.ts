@@ -1,0 +1,159 @@
+/**
+ * `Client`: the client end of a WebSocket connection (simple-websocket's
+ * `Client`), over `ws://` (TCP) or `wss://` (TLS).
+ *
+ * @module
+ */
+import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import * as tls from 'node:tls';
+import {
+  ConnectionType,
+  PerMessageDeflate,
+  RemoteProtocolError,
+  Request,
+  WSConnection,
+  type Event,
+  type Headers,
+} from '@wsstack/wsproto';
+import { Base } from './base';
+import { ConnectionError } from './errors';
+import { headerList, resolveOptions, type ClientOptions, type ResolvedOptions } from './options';
+
+/** How much of a refusal's body goes into the error message. */
+const MAX_REJECT_BODY = 1024;
+
+/**
+ * The client end of a WebSocket connection. Get one with {@link Client.connect}.
+ *
+ * @example
+ * ```ts
+ * const ws = await Client.connect('wss://example.com/chat', { subprotocols: ['chat'] });
+ * await ws.send('hello');
+ * console.log(await ws.receive());
+ * await ws.close();
+ * ```
+ */
+export class Client extends Base {
+  /** A refusal in progress: its status and the start of its body. */
+  private rejection: { statusCode: number; body: Uint8Array[]; bytes: number } | null = null;
+
+  private constructor(socket: Duplex, resolved: ResolvedOptions) {
+    super(socket, new WSConnection(ConnectionType.CLIENT, { maxMessageSize: resolved.maxMessageSize }), resolved);
+  }
+
+  /**
+   * Opens a WebSocket connection to `url` (`ws://`, `wss://`; `http://` and
+   * `https://` are taken as their WebSocket twins) and resolves once the
+   * server accepted. Rejects with {@link ConnectionError}: `statusCode` set
+   * when the server refused with an HTTP status, `code` saying what failed.
+   */
+  static connect(url: string | URL, options?: ClientOptions): Promise<Client> {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch (error) {
+      return Promise.reject(new ConnectionError(`invalid WebSocket URL ${String(url)}`, 'WS_INVALID_URL', { cause: error }));
+    }
+    let resolved: ResolvedOptions;
+    try {
+      resolved = resolveOptions(options);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new TypeError(String(error)));
+    }
+    const secure = target.protocol === 'wss:' || target.protocol === 'https:';
+    if (!secure && target.protocol !== 'ws:' && target.protocol !== 'http:') {
+      return Promise.reject(
+        new ConnectionError(`unsupported URL scheme ${target.protocol} (use ws: or wss:)`, 'WS_INVALID_URL'),
+      );
+    }
+    if (target.hash !== '') {
+      return Promise.reject(new ConnectionError('a WebSocket URL has no fragment', 'WS_INVALID_URL'));
+    }
+    // URL keeps IPv6 literals bracketed; sockets want them bare.
+    const host = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
+    const port = target.port === '' ? (secure ? 443 : 80) : Number(target.port);
+    let socket: Duplex;
+    if (secure) {
+      const tlsOptions: tls.ConnectionOptions = { ...options?.tls, host, port };
+      // SNI takes a host name, never an IP address.
+      if (tlsOptions.servername === undefined && net.isIP(host) === 0) tlsOptions.servername = host;
+      socket = tls.connect(tlsOptions);
+    } else {
+      socket = net.connect({ host, port });
+    }
+    const ws = new Client(socket, resolved);
+    const opened = ws.whenOpen(resolved.handshakeTimeout);
+    ws.sendRequest(target, options);
+    return opened;
+  }
+
+  private sendRequest(target: URL, options: ClientOptions | undefined): void {
+    const extraHeaders: Headers = [...headerList(options?.headers)];
+    if (options?.origin !== undefined) extraHeaders.push(['Origin', options.origin]);
+    const pmd = this.options.perMessageDeflate;
+    const request = new Request({
+      host: target.host,
+      target: (target.pathname === '' ? '/' : target.pathname) + target.search,
+      subprotocols: [...this.options.subprotocols],
+      extensions: pmd === false ? [] : [new PerMessageDeflate(pmd)],
+      extraHeaders,
+    });
+    // Written before the socket connects: Node queues it until then.
+    this.write(this.conn.send(request));
+  }
+
+  protected override handleHandshakeEvent(event: Event): void {
+    switch (event.type) {
+      case 'AcceptConnection':
+        this.opened(event.subprotocol);
+        break;
+      case 'RejectConnection':
+        this.rejection = { statusCode: event.statusCode, body: [], bytes: 0 };
+        if (!event.hasBody) this.refused();
+        break;
+      case 'RejectData': {
+        const rejection = this.rejection;
+        if (rejection === null) break;
+        if (rejection.bytes < MAX_REJECT_BODY) {
+          const piece = event.data.subarray(0, MAX_REJECT_BODY - rejection.bytes);
+          rejection.body.push(piece);
+          rejection.bytes += piece.byteLength;
+        }
+        if (event.bodyFinished) this.refused();
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  protected override handleHandshakeError(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    // A core that reports a refusal as an error may still say the status in its hint.
+    const statusCode = error instanceof RemoteProtocolError ? error.eventHint?.statusCode : undefined;
+    const rejected = error instanceof RemoteProtocolError && error.code === 'WS_REJECTED';
+    this.failHandshake(
+      new ConnectionError(
+        rejected ? `the server refused the WebSocket handshake: ${message}` : `bad WebSocket handshake response: ${message}`,
+        rejected ? 'WS_HANDSHAKE_REJECTED' : 'WS_HANDSHAKE_INVALID',
+        { statusCode, cause: error },
+      ),
+    );
+    this.socket.destroy();
+  }
+
+  private refused(): void {
+    const rejection = this.rejection!;
+    this.rejection = null;
+    const body = Buffer.concat(rejection.body).toString('utf8').trim();
+    this.failHandshake(
+      new ConnectionError(
+        `the server refused the WebSocket handshake with HTTP ${rejection.statusCode}${body === '' ? '' : `: ${body}`}`,
+        'WS_HANDSHAKE_REJECTED',
+        { statusCode: rejection.statusCode },
+      ),
+    );
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * `@wsstack/simple-websocket`: WebSocket `Server` and `Client` over real
+ * sockets, with `await ws.receive()`, on the sans-IO `@wsstack/wsproto`.
+ *
+ * @packageDocumentation
+ */
+export { Base, SocketState, type ReceiveOptions } from './base';
+export { Server, type HandshakeRequest } from './server';
+export { Client } from './client';
+export {
+  ConnectionClosed,
+  ConnectionError,
+  InvalidCloseError,
+  type ConnectionErrorCode,
+  type InvalidCloseErrorCode,
+} from './errors';
+export type { Message } from './message-queue';
+export {
+  DEFAULTS,
+  type BaseOptions,
+  type ServerOptions,
+  type ClientOptions,
+  type PerMessageDeflateOptions,
+} from './options';
+export { MAX_CLOSE_REASON_BYTES, isNormalClosure } from './close-codes';

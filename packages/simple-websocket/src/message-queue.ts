@@ -1,0 +1,132 @@
+/**
+ * The input queue: whole received messages waiting for `receive()`
+ * (simple-websocket's `input_buffer`), with a high-water mark that lets the
+ * connection pause its socket while a slow consumer catches up.
+ *
+ * @module
+ */
+
+/** A received message: text as a string, binary as bytes. */
+export type Message = string | Uint8Array;
+
+/** What the queue tells its connection. */
+export interface QueueOwner {
+  /** The queue drained to its low-water mark: reading may resume. */
+  onQueueLow(): void;
+}
+
+interface Waiter {
+  resolve: (message: Message | undefined) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+function sizeOf(message: Message): number {
+  return typeof message === 'string' ? message.length : message.byteLength;
+}
+
+/**
+ * A FIFO of messages with at most one kind of pending side at a time: either
+ * queued messages or waiting receivers. Closing it with an error lets the
+ * queued messages out first, then rejects every receiver with that error.
+ */
+export class MessageQueue {
+  // A plain array read from `head`: shift() on a long array is O(n).
+  private items: Message[] = [];
+  private head = 0;
+  private bytes = 0;
+  private waiters: Waiter[] | null = null;
+  private error: Error | null = null;
+
+  constructor(
+    private readonly owner: QueueOwner,
+    private readonly maxMessages: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** Messages waiting to be received. */
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** True once {@link close} was called. */
+  get closed(): boolean {
+    return this.error !== null;
+  }
+
+  /** At or over the high-water mark: the connection should stop reading. */
+  isFull(): boolean {
+    const length = this.items.length - this.head;
+    return length >= this.maxMessages || (length > 0 && this.bytes >= this.maxBytes);
+  }
+
+  /** True when at or under half the high-water mark. */
+  isLow(): boolean {
+    return this.items.length - this.head <= this.maxMessages >>> 1 && this.bytes <= this.maxBytes / 2;
+  }
+
+  /** Hands a message to the first waiting receiver, or queues it. */
+  push(message: Message): void {
+    const waiter = this.waiters?.shift();
+    if (waiter !== undefined) {
+      if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+      waiter.resolve(message);
+      return;
+    }
+    this.items.push(message);
+    this.bytes += sizeOf(message);
+  }
+
+  /**
+   * The next message; `undefined` when `timeout` ms pass first (0 = only
+   * what is already queued); rejects with the close error once closed and empty.
+   */
+  shift(timeout?: number): Promise<Message | undefined> {
+    if (this.head < this.items.length) return Promise.resolve(this.take());
+    if (this.error !== null) return Promise.reject(this.error);
+    if (timeout !== undefined && timeout <= 0) return Promise.resolve(undefined);
+    return new Promise<Message | undefined>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, timer: undefined };
+      if (timeout !== undefined && Number.isFinite(timeout)) {
+        waiter.timer = setTimeout(MessageQueue.expire, timeout, this, waiter);
+      }
+      (this.waiters ??= []).push(waiter);
+    });
+  }
+
+  /** No more messages will come: receivers get `error` once the queue is empty. */
+  close(error: Error): void {
+    if (this.error !== null) return;
+    this.error = error;
+    const waiters = this.waiters;
+    this.waiters = null;
+    if (waiters === null) return;
+    for (const waiter of waiters) {
+      if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+      waiter.reject(error);
+    }
+  }
+
+  private take(): Message {
+    const message = this.items[this.head];
+    this.items[this.head++] = '';
+    this.bytes -= sizeOf(message);
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.isLow()) this.owner.onQueueLow();
+    return message;
+  }
+
+  private static expire(this: void, queue: MessageQueue, waiter: Waiter): void {
+    const waiters = queue.waiters;
+    const index = waiters === null ? -1 : waiters.indexOf(waiter);
+    if (index < 0) return;
+    waiters!.splice(index, 1);
+    waiter.resolve(undefined);
+  }
+}

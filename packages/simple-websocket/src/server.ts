@@ -1,0 +1,180 @@
+/**
+ * `Server`: the server end of a WebSocket connection (simple-websocket's
+ * `Server`), accepted from a raw socket or from Node's HTTP `'upgrade'` event.
+ *
+ * @module
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import {
+  AcceptConnection,
+  ConnectionType,
+  PerMessageDeflate,
+  RemoteProtocolError,
+  Request,
+  WSConnection,
+  type Event,
+  type Headers,
+} from '@wsstack/wsproto';
+import { Base } from './base';
+import { ConnectionError } from './errors';
+import { headerList, resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
+
+/** The opening handshake request a {@link Server} accepted. */
+export interface HandshakeRequest {
+  /** The request target: path and query, e.g. `/chat?room=1`. */
+  readonly path: string;
+  /** The `Host` header. */
+  readonly host: string;
+  /** Every request header, names lower-case, in arrival order. */
+  readonly headers: Headers;
+  /** Subprotocols the client offered, in its order. */
+  readonly subprotocols: readonly string[];
+  /** The client's raw extension offers (`Sec-WebSocket-Extensions`), one per offer. */
+  readonly extensions: readonly string[];
+}
+
+function isIncomingMessage(value: unknown): value is IncomingMessage {
+  return typeof value === 'object' && value !== null && Array.isArray((value as IncomingMessage).rawHeaders);
+}
+
+/**
+ * The server end of a WebSocket connection. Get one with {@link Server.accept}.
+ *
+ * @example
+ * ```ts
+ * net.createServer(async (socket) => {
+ *   const ws = await Server.accept(socket);
+ *   for await (const msg of ws) await ws.send(msg);
+ * });
+ * ```
+ */
+export class Server extends Base {
+  private handshakeRequest: HandshakeRequest | null = null;
+  private readonly serverOptions: ServerOptions | undefined;
+
+  private constructor(socket: Duplex, options: ServerOptions | undefined, resolved: ResolvedOptions) {
+    super(socket, new WSConnection(ConnectionType.SERVER, { maxMessageSize: resolved.maxMessageSize }), resolved);
+    this.serverOptions = options;
+  }
+
+  /** The handshake request: path with query, host, headers, offers. */
+  get request(): HandshakeRequest {
+    // Set before accept() resolves, so users never see null.
+    return this.handshakeRequest!;
+  }
+
+  /**
+   * Accepts a WebSocket connection on a raw `net`/`tls` socket: reads the
+   * HTTP request, answers 101, and resolves once open. A bad request is
+   * answered with the core's status (400, 426, ...) and the promise rejects
+   * with {@link ConnectionError} carrying it; a request not complete within
+   * `handshakeTimeout` is dropped. Either way the socket is closed.
+   */
+  static accept(socket: Socket | TLSSocket, options?: ServerOptions): Promise<Server>;
+  /**
+   * Accepts a WebSocket connection from Node's HTTP `'upgrade'` event: the
+   * request is already parsed (`req.rawHeaders`, `req.url`), `head` holds any
+   * frames that came with it.
+   */
+  static accept(req: IncomingMessage, socket: Duplex, head: Buffer | Uint8Array, options?: ServerOptions): Promise<Server>;
+  static accept(
+    first: Socket | TLSSocket | IncomingMessage,
+    second?: ServerOptions | Duplex,
+    head?: Buffer | Uint8Array,
+    options?: ServerOptions,
+  ): Promise<Server> {
+    try {
+      if (isIncomingMessage(first)) {
+        const resolved = resolveOptions(options);
+        return new Server(second as Duplex, options, resolved).upgrade(first, head);
+      }
+      const opts = second as ServerOptions | undefined;
+      const resolved = resolveOptions(opts);
+      return new Server(first, opts, resolved).handshake();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /**
+   * Picks the subprotocol: `selectSubprotocol` when given, else the first of
+   * `subprotocols` the client offered. Subclasses may override it.
+   */
+  protected chooseSubprotocol(offered: readonly string[]): string | null {
+    const select = this.serverOptions?.selectSubprotocol;
+    if (select !== undefined) {
+      const choice = select(offered);
+      return choice !== null && offered.includes(choice) ? choice : null;
+    }
+    for (const protocol of this.options.subprotocols) if (offered.includes(protocol)) return protocol;
+    return null;
+  }
+
+  /** Raw socket: the reader feeds the request to the core; the `Request` event answers it. */
+  private handshake(): Promise<this> {
+    return this.whenOpen(this.options.handshakeTimeout);
+  }
+
+  /** Node already parsed the request: hand it to the core, then the frames in `head`. */
+  private upgrade(req: IncomingMessage, head: Buffer | Uint8Array | undefined): Promise<this> {
+    const opened = this.whenOpen(null);
+    const raw = req.rawHeaders;
+    const headers: Headers = [];
+    for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i].toLowerCase(), raw[i + 1]]);
+    try {
+      this.conn.initiateUpgradeConnection(headers, req.url ?? '/');
+      this.handleEvents();
+    } catch (error) {
+      this.handleHandshakeError(error);
+      return opened;
+    }
+    // The 101 is written; bytes that came with the request are frames.
+    if (head !== undefined && head.byteLength > 0 && this.connected) {
+      this.conn.receiveData(head);
+      this.handleEvents();
+    }
+    return opened;
+  }
+
+  protected override handleHandshakeEvent(event: Event): void {
+    if (!(event instanceof Request)) return;
+    this.handshakeRequest = {
+      path: event.target,
+      host: event.host,
+      headers: event.extraHeaders,
+      subprotocols: event.subprotocols,
+      extensions: event.extensions as readonly string[],
+    };
+    const pmd = this.options.perMessageDeflate;
+    const accept = new AcceptConnection({
+      subprotocol: this.chooseSubprotocol(event.subprotocols),
+      extensions: pmd === false ? [] : [new PerMessageDeflate(pmd)],
+      extraHeaders: headerList(this.serverOptions?.headers),
+    });
+    this.write(this.conn.send(accept));
+    this.opened(accept.subprotocol);
+  }
+
+  protected override handleHandshakeError(error: unknown): void {
+    const hint = error instanceof RemoteProtocolError ? error.eventHint : undefined;
+    let statusCode: number | undefined;
+    if (hint !== undefined) {
+      try {
+        this.write(this.conn.send(hint));
+        statusCode = hint.statusCode;
+      } catch {
+        // The core cannot answer in its state: just close.
+      }
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    this.failHandshake(
+      new ConnectionError(`bad WebSocket handshake request: ${message}`, 'WS_HANDSHAKE_INVALID', {
+        statusCode,
+        cause: error,
+      }),
+    );
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The input queue on its own: order, timeouts, the high-water mark, and a
+ * close that lets queued messages out before the error.
+ */
+import { ConnectionClosed } from '../src';
+import { MessageQueue } from '../src/message-queue';
+
+function queue(maxMessages = 4, maxBytes = 1024): { q: MessageQueue; lows: () => number } {
+  let lows = 0;
+  const q = new MessageQueue({ onQueueLow: () => lows++ }, maxMessages, maxBytes);
+  return { q, lows: () => lows };
+}
+
+test('hands messages out in order, to waiting receivers first', async () => {
+  const { q } = queue();
+  const waiting = q.shift();
+  q.push('a');
+  q.push(new Uint8Array([1]));
+  q.push('b');
+  expect(await waiting).toBe('a');
+  expect(q.length).toBe(2);
+  expect(await q.shift()).toEqual(new Uint8Array([1]));
+  expect(await q.shift()).toBe('b');
+});
+
+test('a timeout resolves undefined and leaves later messages for the next receiver', async () => {
+  const { q } = queue();
+  expect(await q.shift(20)).toBeUndefined();
+  expect(await q.shift(0)).toBeUndefined();
+  q.push('late');
+  expect(q.length).toBe(1);
+  expect(await q.shift(20)).toBe('late');
+});
+
+test('is full at the message or byte mark and reports when drained to half', async () => {
+  const { q, lows } = queue(4, 100);
+  for (const m of ['1', '2', '3']) q.push(m);
+  expect(q.isFull()).toBe(false);
+  q.push('4');
+  expect(q.isFull()).toBe(true);
+  await q.shift();
+  expect(lows()).toBe(0); // 3 left: above half of 4
+  await q.shift();
+  expect(lows()).toBe(1);
+  const { q: bytes } = queue(100, 100);
+  bytes.push(new Uint8Array(60));
+  expect(bytes.isFull()).toBe(false);
+  bytes.push(new Uint8Array(60));
+  expect(bytes.isFull()).toBe(true);
+});
+
+test('close lets queued messages out, then rejects every receiver with the close', async () => {
+  const { q } = queue();
+  q.push('x');
+  q.close(new ConnectionClosed(1001, 'away'));
+  expect(await q.shift()).toBe('x');
+  await expect(q.shift()).rejects.toMatchObject({ code: 1001, reason: 'away' });
+  const { q: idle } = queue();
+  const pending = [idle.shift(), idle.shift(1000)];
+  idle.close(new ConnectionClosed(1006));
+  for (const p of pending) await expect(p).rejects.toBeInstanceOf(ConnectionClosed);
+});
