@@ -22,18 +22,6 @@ import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 /** The sync-flush marker RFC 7692 7.2.1 strips from each message's end. */
 export const SYNC_TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 
-/** Joins pieces into one array (no copy for a single piece). */
-export function joinPieces(pieces: Uint8Array[], total: number): Uint8Array {
-  if (pieces.length === 1) return pieces[0];
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const piece of pieces) {
-    out.set(piece, offset);
-    offset += piece.length;
-  }
-  return out;
-}
-
 /** The sliding window of plaintext a context-takeover peer remembers. */
 class History {
   private window = new Uint8Array(0);

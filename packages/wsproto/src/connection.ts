@@ -22,8 +22,8 @@ import {
   Opcode,
   type Frame,
   type FrameProtocolInit,
-  concatParts,
 } from './frame-protocol';
+import { concatBytes } from './utilities';
 import { DEFAULT_OPTIONS, type ConnectionOptions } from './options';
 
 /** Which end of the connection this is. Clients mask their frames; servers do not. */
@@ -179,7 +179,7 @@ export class Connection {
    */
   send(event: Event): Uint8Array {
     const parts = this.sendv(event);
-    return parts.length === 1 ? parts[0] : concatParts(parts);
+    return concatBytes(parts);
   }
 
   /**

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { Compressor, Decompressor, InflateLimitExceeded, SYNC_TAIL, joinPieces } from './compressor';
+import { Compressor, Decompressor, InflateLimitExceeded, SYNC_TAIL } from './compressor';
+import { concatBytes } from './utilities';
 import { LocalProtocolError, ParseFailed } from './errors';
 import { Opcode, RSV1 } from './frame-protocol';
 
@@ -148,7 +149,6 @@ export class PerMessageDeflate implements Extension {
   private inboundCompressed = false;
   /** Compressed bytes of the message being received; inflated at its end. */
   private inbound: Uint8Array[] = [];
-  private inboundSize = 0;
   /** The message being sent is compressed; null between messages. */
   private outboundCompressed: boolean | null = null;
 
@@ -261,7 +261,6 @@ export class PerMessageDeflate implements Extension {
     if (data.length > 0) {
       // The frame layer may reuse or unmask its buffers in place: keep a copy.
       this.inbound.push(data.slice());
-      this.inboundSize += data.length;
     }
     return EMPTY;
   }
@@ -270,9 +269,8 @@ export class PerMessageDeflate implements Extension {
   frameInboundComplete(fin: boolean, limit: number): Uint8Array | null {
     if (!this.inboundCompressed || !fin) return null;
     this.inbound.push(SYNC_TAIL);
-    const compressed = joinPieces(this.inbound, this.inboundSize + SYNC_TAIL.length);
+    const compressed = concatBytes(this.inbound);
     this.inbound = [];
-    this.inboundSize = 0;
     this.inboundCompressed = false;
     let out: Uint8Array;
     try {

@@ -10,7 +10,7 @@ import { LocalProtocolError, ParseFailed } from './errors';
 import type { Extension } from './extensions';
 import { applyMask } from './mask';
 import { DEFAULT_OPTIONS } from './options';
-import { defaultRandom, type RandomSource } from './utilities';
+import { concatBytes, defaultRandom, type RandomSource } from './utilities';
 
 /** Frame opcodes (RFC 6455 5.2). */
 export enum Opcode {
@@ -385,19 +385,6 @@ export interface FrameProtocolInit {
   random?: RandomSource;
 }
 
-/** One array holding `parts` in order. */
-export function concatParts(parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const part of parts) total += part.length;
-  const out = allocUninitialized(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 /**
  * Frames in, message pieces out; payloads in, frames out. Enforces the
  * message-level rules the decoder cannot see alone: fragmentation order, RSV
@@ -590,7 +577,7 @@ export class FrameProtocol {
    */
   sendData(payload: string | Uint8Array, fin = true): Uint8Array {
     const parts = this.sendDataParts(payload, fin);
-    return parts.length === 1 ? parts[0] : concatParts(parts);
+    return concatBytes(parts);
   }
 
   /**

@@ -18,7 +18,7 @@ import {
 import type { Extension } from './extensions';
 import { HttpParseError, HttpParser } from './http-parser';
 import { DEFAULT_OPTIONS, type ConnectionOptions } from './options';
-import { generateAcceptToken, generateNonce, splitCommaHeader } from './utilities';
+import { concatBytes, generateAcceptToken, generateNonce, splitCommaHeader } from './utilities';
 
 /** The only WebSocket version (RFC 6455 4.1). */
 const WEBSOCKET_VERSION = '13';
@@ -129,7 +129,7 @@ export class Handshake {
    * the state is OPEN they have been handed to {@link connection}.
    */
   get trailingData(): Uint8Array {
-    return concat(this.trailing);
+    return concatBytes(this.trailing);
   }
 
   /**
@@ -632,19 +632,6 @@ function checkHeaders(headers: Headers): void {
       throw new LocalProtocolError(`header ${name} has a value with forbidden characters`, 'WS_BAD_EVENT');
     }
   }
-}
-
-function concat(pieces: readonly Uint8Array[]): Uint8Array {
-  if (pieces.length === 1) return pieces[0];
-  let total = 0;
-  for (const piece of pieces) total += piece.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(piece, at);
-    at += piece.length;
-  }
-  return out;
 }
 
 /** Reason phrases for the statuses a handshake refusal commonly uses. */

@@ -12,6 +12,7 @@
 import wasmBytes from 'undici/lib/llhttp/llhttp-wasm.js';
 import { ERROR, METHODS, TYPE } from 'undici/lib/llhttp/constants.js';
 import type { Headers } from './events';
+import { concatBytes } from './utilities';
 
 /** What kind of message a parser reads. */
 export type HttpMessageKind = 'request' | 'response';
@@ -278,16 +279,7 @@ export class HttpParser {
     const pieces = this.body;
     if (pieces.length === 0) return null;
     this.body = [];
-    if (pieces.length === 1) return pieces[0];
-    let total = 0;
-    for (const piece of pieces) total += piece.length;
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const piece of pieces) {
-      out.set(piece, at);
-      at += piece.length;
-    }
-    return out;
+    return concatBytes(pieces);
   }
 
   /** Frees the llhttp struct. Idempotent; parsed fields stay readable. */

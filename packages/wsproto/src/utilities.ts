@@ -57,3 +57,17 @@ export function splitCommaHeader(value: string): string[] {
   }
   return out;
 }
+
+/** One array holding `pieces` in order (the piece itself when there is only one). */
+export function concatBytes(pieces: readonly Uint8Array[]): Uint8Array {
+  if (pieces.length === 1) return pieces[0];
+  let total = 0;
+  for (const piece of pieces) total += piece.length;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const piece of pieces) {
+    out.set(piece, offset);
+    offset += piece.length;
+  }
+  return out;
+}
