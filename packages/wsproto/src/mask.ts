@@ -30,10 +30,20 @@ export function applyMask(data: Uint8Array, key: Uint8Array, phase = 0, start = 
   let i = start;
   let p = phase & 3;
   if (end - start < WORD_LOOP_MIN) {
-    for (; i < end; i++) {
-      data[i] ^= key[p];
-      p = (p + 1) & 3;
+    // Short payloads (most messages): the key in locals, four bytes a step.
+    const k0 = key[p];
+    const k1 = key[(p + 1) & 3];
+    const k2 = key[(p + 2) & 3];
+    const k3 = key[(p + 3) & 3];
+    for (const whole = end - ((end - start) & 3); i < whole; i += 4) {
+      data[i] ^= k0;
+      data[i + 1] ^= k1;
+      data[i + 2] ^= k2;
+      data[i + 3] ^= k3;
     }
+    if (i < end) data[i++] ^= k0;
+    if (i < end) data[i++] ^= k1;
+    if (i < end) data[i] ^= k2;
     return;
   }
   const base = data.byteOffset;

@@ -133,12 +133,26 @@ describe('incremental decoding', () => {
     expect(Buffer.compare(frames[0].payload as Uint8Array, payload)).toBe(0);
   });
 
-  test('a data frame still arriving is yielded in pieces with the right unmasking', () => {
-    const payload = new Uint8Array(1000).map((_, i) => i * 3);
-    const frame = rawFrame({ opcode: Opcode.BINARY, payload, mask: KEY });
+  test('a text frame still arriving is yielded in pieces with the right unmasking', () => {
+    const text = 'abcdefghij'.repeat(100);
+    const frame = rawFrame({ opcode: Opcode.TEXT, payload: text, mask: KEY });
     const pieces = receive(serverProto(), frame.slice(0, 9), frame.slice(9, 333), frame.slice(333, 334), frame.slice(334));
     expect(pieces.map((p) => p.frameFinished)).toEqual([false, false, false, true]);
-    expect(Buffer.compare(concat(pieces.map((p) => p.payload as Uint8Array)), payload)).toBe(0);
+    expect(pieces.map((p) => p.payload as string).join('')).toBe(text);
+  });
+
+  test('a binary frame still arriving is held back and yielded whole, unmasked', () => {
+    const payload = new Uint8Array(1000).map((_, i) => i * 3);
+    const frame = rawFrame({ opcode: Opcode.BINARY, payload, mask: KEY });
+    const proto = serverProto();
+    for (const cut of [[0, 9], [9, 333], [333, 334]]) {
+      proto.receiveBytes(frame.slice(cut[0], cut[1]));
+      expect([...proto.receiveFrames()]).toEqual([]);
+    }
+    proto.receiveBytes(frame.slice(334));
+    const frames = [...proto.receiveFrames()];
+    expect(frames.map((f) => [f.frameFinished, f.messageFinished])).toEqual([[true, true]]);
+    expect(Buffer.compare(frames[0].payload as Uint8Array, payload)).toBe(0);
   });
 
   test('a control frame between fragments is yielded on its own, the message continues', () => {

@@ -1,25 +1,28 @@
 /**
- * The encoder's fast paths: gathered sends that never copy a large unmasked
+ * The encoder's fast paths: gathered sends that never copy an unmasked
  * payload, and mask keys drawn from a pooled random source.
  */
 import { Connection, ConnectionType } from '../src/connection';
 import { BytesMessage, TextMessage } from '../src/events';
-import { GATHER_MIN } from '../src/frame-protocol';
 
 const concat = (parts: Uint8Array[]) => Buffer.concat(parts);
 
 describe('Connection.sendv', () => {
-  it('returns a large unmasked payload beside its header, without copying it', () => {
+  it.each([
+    [16, [0x82, 16]],
+    [16384, [0x82, 126, 0x40, 0x00]],
+    [70000, [0x82, 127, 0, 0, 0, 0, 0, 0x01, 0x11, 0x70]],
+  ])('returns an unmasked %i-byte payload beside its header, without copying it', (size, header) => {
     const server = new Connection({ type: ConnectionType.SERVER });
-    const payload = new Uint8Array(GATHER_MIN).fill(7);
+    const payload = new Uint8Array(size).fill(7);
     const parts = server.sendv(new BytesMessage({ data: payload }));
     expect(parts).toHaveLength(2);
     expect(parts[1]).toBe(payload);
-    expect(Buffer.from(parts[0])).toEqual(Buffer.from([0x82, 126, GATHER_MIN >> 8, GATHER_MIN & 0xff]));
+    expect([...parts[0]]).toEqual(header);
   });
 
   it('writes the same bytes as send, for every size and both roles', () => {
-    for (const size of [0, 125, 126, GATHER_MIN - 1, GATHER_MIN, 65535, 65536, 200000]) {
+    for (const size of [0, 1, 3, 4, 5, 63, 64, 65, 125, 126, 16383, 16384, 65535, 65536, 200000]) {
       const payload = Uint8Array.from({ length: size }, (_, i) => i & 0xff);
       for (const type of [ConnectionType.SERVER, ConnectionType.CLIENT]) {
         const fixed = (b: Uint8Array) => b.set([1, 2, 3, 4]);
@@ -30,10 +33,28 @@ describe('Connection.sendv', () => {
     }
   });
 
-  it('keeps small frames and all masked frames in one part', () => {
-    expect(new Connection({ type: ConnectionType.SERVER }).sendv(new TextMessage({ data: 'hi' }))).toHaveLength(1);
+  it('keeps short text, empty payloads and all masked frames in one part', () => {
+    const server = new Connection({ type: ConnectionType.SERVER });
+    expect(server.sendv(new TextMessage({ data: 'hi' }))).toHaveLength(1);
+    expect(server.sendv(new BytesMessage({ data: new Uint8Array(0) }))).toHaveLength(1);
     const client = new Connection({ type: ConnectionType.CLIENT });
-    expect(client.sendv(new BytesMessage({ data: new Uint8Array(GATHER_MIN * 2) }))).toHaveLength(1);
+    for (const size of [1, 63, 64, 32768]) {
+      expect(client.sendv(new BytesMessage({ data: new Uint8Array(size) }))).toHaveLength(1);
+    }
+  });
+
+  it("masks short and long client payloads byte-exactly, leaving the caller's bytes alone", () => {
+    for (const size of [1, 2, 3, 4, 5, 7, 63, 64, 65, 1000]) {
+      const payload = Uint8Array.from({ length: size }, (_, i) => (i * 7 + 1) & 0xff);
+      const copy = Uint8Array.from(payload);
+      const client = new Connection({ type: ConnectionType.CLIENT, random: (b) => b.set([0x37, 0xfa, 0x21, 0x3d]) });
+      const [frame] = client.sendv(new BytesMessage({ data: payload }));
+      const headerSize = (size < 126 ? 2 : 4) + 4;
+      expect([...frame.subarray(headerSize - 4, headerSize)]).toEqual([0x37, 0xfa, 0x21, 0x3d]);
+      const key = [0x37, 0xfa, 0x21, 0x3d];
+      expect([...frame.subarray(headerSize)]).toEqual([...payload].map((b, i) => b ^ key[i & 3]));
+      expect(payload).toEqual(copy);
+    }
   });
 });
 
