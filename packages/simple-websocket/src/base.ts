@@ -67,6 +67,9 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/** Frames up to this size are joined into one buffer before writing (see Base.sendEvent). */
+const JOIN_MAX = 16 * 1024;
+
 /** The connection that owns a socket, stored on the socket so listeners need no closure. */
 const kOwner = Symbol('wsstack.simple-websocket');
 type OwnedSocket = Duplex & { [kOwner]?: Base };
@@ -181,7 +184,9 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
    * Sends one message (string → text, bytes → binary) as a whole frame.
    * Resolves when the socket has taken the bytes, after `'drain'` when its
    * buffer is full; rejects with {@link ConnectionClosed} once closing.
-   * Concurrent sends go out whole, in call order.
+   * Concurrent sends go out whole, in call order. A binary payload over
+   * 16 KiB is written without a copy and the promise resolves once the
+   * socket flushed it: change the array only after that.
    */
   send(data: string | Uint8Array): Promise<void> {
     if (this.state !== SocketState.OPEN) return Promise.reject(this.closedError());
@@ -288,16 +293,23 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
    */
   protected abstract handleHandshakeError(error: unknown): void;
 
-  /** Writes bytes in one `socket.write`, coalescing the writes of one tick with cork/uncork. */
-  protected write(bytes: Uint8Array): boolean {
+  /**
+   * Writes bytes in one `socket.write`, coalescing the writes of one tick
+   * with cork/uncork. `onFlushed` runs once the socket flushed them (with an
+   * error when it never will).
+   */
+  protected write(bytes: Uint8Array, onFlushed?: (error?: Error | null) => void): boolean {
     const socket = this.socket;
-    if (socket.destroyed || !socket.writable) return true;
+    if (socket.destroyed || !socket.writable) {
+      if (onFlushed) process.nextTick(onFlushed, new Error('socket closed'));
+      return true;
+    }
     if (!this.corked) {
       this.corked = true;
       socket.cork();
       process.nextTick(Base.uncorkSocket, this);
     }
-    return socket.write(bytes);
+    return socket.write(bytes, onFlushed);
   }
 
   /** The promise `accept`/`connect` return: resolves with this connection once open. */
@@ -452,14 +464,34 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
   }
 
   private sendEvent(event: Event): Promise<void> {
-    let bytes: Uint8Array;
+    let parts: Uint8Array[];
     try {
-      bytes = this.conn.send(event);
+      parts = this.conn.sendv(event);
     } catch (error) {
       // e.g. a ping payload over 125 bytes (LocalProtocolError WS_BAD_EVENT)
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    if (this.write(bytes)) return Promise.resolve();
+    if (parts.length === 1) return this.settleWrite(this.write(parts[0]));
+    const header = parts[0];
+    const payload = parts[1];
+    if (header.byteLength + payload.byteLength <= JOIN_MAX) {
+      // A small frame: one copy costs less than a second write.
+      const frame = Buffer.allocUnsafe(header.byteLength + payload.byteLength);
+      frame.set(header, 0);
+      frame.set(payload, header.byteLength);
+      return this.settleWrite(this.write(frame));
+    }
+    // A large payload goes out as the caller's own bytes, not copied, so
+    // resolve only once the socket has flushed them: then they may be reused.
+    this.write(header);
+    const flushed = deferred<void>();
+    this.write(payload, (error) => (error ? flushed.reject(this.closedError()) : flushed.resolve()));
+    return flushed.promise;
+  }
+
+  /** Resolves now when the socket took the bytes, else on `'drain'`. */
+  private settleWrite(taken: boolean): Promise<void> {
+    if (taken) return Promise.resolve();
     return (this.drainWaiter ??= deferred<void>()).promise;
   }
 

@@ -55,6 +55,25 @@ describe.each([
     expect((seen[4] as Uint8Array).byteLength).toBe(big.length);
   });
 
+  test('a large payload is not copied, yet reusing it after send() resolves cannot change what was sent', async () => {
+    // 4 MiB outruns the socket buffer, so the bytes are still queued when send() returns.
+    const payload = randomPayload(4 * 1024 * 1024);
+    const original = Buffer.from(payload);
+    server = await startOurServer(form, async (ws) => {
+      await ws.receive();
+      await ws.send(payload);
+      payload.fill(0xee);
+      await ws.send('after');
+      await ws.receive({ timeout: 10000 });
+    }, { perMessageDeflate: deflate });
+    client = await openWs(server.url, undefined, { perMessageDeflate: deflate });
+    const replies = wsMessages(client, 2);
+    client.send('go');
+    const got = await replies;
+    expect((got[0] as Buffer).equals(original)).toBe(true);
+    expect(got[1]).toBe('after');
+  });
+
   test('delivers 1,000 messages sent before the first receive, in order', async () => {
     const received: string[] = [];
     let done!: () => void;
