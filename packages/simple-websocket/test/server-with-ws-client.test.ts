@@ -74,6 +74,28 @@ describe.each([
     expect(got[1]).toBe('after');
   });
 
+  test('concurrent sends of mixed sizes and types go out whole and in call order', async () => {
+    const sizes = [0, 1, 125, 126, 16383, 16384, 16385, 65536, 200000, 3];
+    const outgoing: Array<string | Buffer> = [];
+    for (let round = 0; round < 5; round++) {
+      for (const size of sizes) outgoing.push(randomPayload(size), `t${round}-${size}`);
+    }
+    server = await startOurServer(form, async (ws) => {
+      await ws.receive();
+      await Promise.all(outgoing.map((message) => ws.send(message)));
+      await ws.receive({ timeout: 10000 });
+    }, { perMessageDeflate: deflate });
+    client = await openWs(server.url, undefined, { perMessageDeflate: deflate });
+    const replies = wsMessages(client, outgoing.length);
+    client.send('go');
+    const got = await replies;
+    got.forEach((message, i) => {
+      const want = outgoing[i];
+      if (typeof want === 'string') expect(message).toBe(want);
+      else expect(Buffer.isBuffer(message) && message.equals(want)).toBe(true);
+    });
+  });
+
   test('delivers 1,000 messages sent before the first receive, in order', async () => {
     const received: string[] = [];
     let done!: () => void;
