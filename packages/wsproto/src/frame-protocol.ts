@@ -55,6 +55,14 @@ export const MAX_CONTROL_PAYLOAD = 125;
 export const MAX_CLOSE_REASON = 123;
 
 const EMPTY = new Uint8Array(0);
+const NO_EXTENSIONS: Extension[] = [];
+/**
+ * Scratch memory shared by every connection, for work that finishes within
+ * one synchronous call: a header split across chunks, a mask key being used.
+ * Per-connection copies would cost every idle connection their bytes.
+ */
+const headerScratch = new Uint8Array(14);
+const sharedKey = new Uint8Array(4);
 /**
  * Random bytes fetched at once for mask keys, shared by every client
  * connection that uses the default source: one 64 KiB call (the most
@@ -179,7 +187,8 @@ export class FrameDecoder {
 
   private readonly client: boolean;
   private inFrame = false;
-  private readonly maskKey = new Uint8Array(4);
+  /** The current frame's mask key as one big-endian word: a number costs an idle connection nothing. */
+  private maskWord = 0;
   private maskPhase = 0;
   // Received chunks live in chunks[head, count); slots past count are stale.
   private readonly chunks: Uint8Array[] = [];
@@ -187,7 +196,6 @@ export class FrameDecoder {
   private count = 0;
   private pos = 0;
   private available = 0;
-  private readonly scratch = new Uint8Array(14);
 
   /** @param client - true on the client side: frames must arrive unmasked. */
   constructor(client: boolean) {
@@ -262,11 +270,7 @@ export class FrameDecoder {
       p += 8;
     }
     if (masked) {
-      const key = this.maskKey;
-      key[0] = buf[p];
-      key[1] = buf[p + 1];
-      key[2] = buf[p + 2];
-      key[3] = buf[p + 3];
+      this.maskWord = ((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]) >>> 0;
     }
     this.consume(needed);
     this.fin = fin;
@@ -300,7 +304,7 @@ export class FrameDecoder {
         out = this.gather(n, allocUninitialized(n));
         this.consume(n);
       }
-      if (this.masked) applyMask(out, this.maskKey, this.maskPhase);
+      if (this.masked) applyMask(out, this.keyBytes(), this.maskPhase);
     }
     this.remaining = 0;
     this.inFrame = false;
@@ -320,14 +324,24 @@ export class FrameDecoder {
     const n = first.length - this.pos; // < remaining, or available would cover it
     const out = view(first, this.pos, n);
     this.consume(n);
-    if (this.masked) applyMask(out, this.maskKey, this.maskPhase);
+    if (this.masked) applyMask(out, this.keyBytes(), this.maskPhase);
     this.maskPhase = (this.maskPhase + n) & 3;
     this.remaining -= n;
     return out;
   }
 
-  /** Copies the next `n` buffered bytes into `into` (default: the header scratch) without consuming them. */
-  private gather(n: number, into: Uint8Array = this.scratch): Uint8Array {
+  /** The mask key in the shared key buffer, for one synchronous applyMask call. */
+  private keyBytes(): Uint8Array {
+    const w = this.maskWord;
+    sharedKey[0] = w >>> 24;
+    sharedKey[1] = (w >>> 16) & 0xff;
+    sharedKey[2] = (w >>> 8) & 0xff;
+    sharedKey[3] = w & 0xff;
+    return sharedKey;
+  }
+
+  /** Copies the next `n` buffered bytes into `into` (default: the shared header scratch) without consuming them. */
+  private gather(n: number, into: Uint8Array = headerScratch): Uint8Array {
     let copied = 0;
     let pos = this.pos;
     for (let i = this.head; copied < n; i++) {
@@ -410,8 +424,8 @@ export class FrameProtocol {
   private readonly maxFragments: number;
   private readonly random: RandomSource;
   private readonly decoder: FrameDecoder;
-  private readonly textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  private readonly sendKey = new Uint8Array(4);
+  /** Made at the first text message: many connections never see one. */
+  private textDecoder: InstanceType<typeof TextDecoder> | null = null;
   /**
    * Mask keys drawn from the default source come from a pool: one
    * getRandomValues call per frame costs more than masking a small frame.
@@ -434,7 +448,8 @@ export class FrameProtocol {
 
   constructor(init: FrameProtocolInit) {
     this.client = init.client;
-    this.extensions = (init.extensions ?? []).filter((e) => e.enabled());
+    const enabled = init.extensions?.filter((e) => e.enabled()) ?? [];
+    this.extensions = enabled.length > 0 ? enabled : NO_EXTENSIONS;
     this.maxMessageSize = init.maxMessageSize ?? DEFAULT_OPTIONS.maxMessageSize;
     this.maxFragments = init.maxFragments ?? DEFAULT_OPTIONS.maxFragments;
     this.random = init.random ?? defaultRandom;
@@ -549,7 +564,8 @@ export class FrameProtocol {
         // RFC 6455 8.1: text is UTF-8; the streaming decoder fails at the first
         // bad byte and holds back an incomplete code point at a piece's end,
         // and the final call fails on one left dangling at the message's end.
-        text = messageFinished ? this.textDecoder.decode(data) : this.textDecoder.decode(data, STREAM);
+        const decoder = (this.textDecoder ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }));
+        text = messageFinished ? decoder.decode(data) : decoder.decode(data, STREAM);
       } catch {
         throw new ParseFailed('text message is not valid UTF-8', 1007);
       }
@@ -746,7 +762,7 @@ export class FrameProtocol {
    * the payload (at `headerSize - 4`); returns the key.
    */
   private nextKey(out: Uint8Array, headerSize: number): Uint8Array {
-    const key = this.sendKey;
+    const key = sharedKey;
     if (!this.pooledKeys) {
       this.random(key);
     } else {

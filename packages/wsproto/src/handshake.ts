@@ -443,6 +443,9 @@ export class Handshake {
     this.trailing = trailingData.length > 0 ? [trailingData] : [];
     this._connection = new Connection({ ...this.options, type: this.type, extensions, trailingData });
     if (this.eof) this._connection.receiveData(null);
+    // The request's details are spent: an open connection should not carry them.
+    this.received = null;
+    this.sent = null;
     this.to(Phase.OPEN);
   }
 
