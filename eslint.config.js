@@ -24,4 +24,8 @@ module.exports = tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals },
     rules: { 'no-unused-vars': ['error', { argsIgnorePattern: '^_' }] },
   },
+  {
+    files: ['docs/test/**/*.js'],
+    languageOptions: { globals: { describe: 'readonly', test: 'readonly', expect: 'readonly' } },
+  },
 );

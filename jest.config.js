@@ -23,6 +23,10 @@ function project(name) {
 
 /** @type {import('jest').Config} */
 module.exports = {
-  projects: ['wsproto', 'simple-websocket', 'express-sock'].map(project),
+  projects: [
+    ...['wsproto', 'simple-websocket', 'express-sock'].map(project),
+    // The docs' own checks (links, layering) are plain JavaScript.
+    { displayName: 'docs', rootDir: '<rootDir>/docs', testEnvironment: 'node', testMatch: ['<rootDir>/test/**/*.test.js'], transform: {} },
+  ],
   testTimeout: 30000,
 };

@@ -1,0 +1,53 @@
+// Where a function, method or class is defined in a TypeScript source: the
+// link checker (links.test.js) and `node docs/test/definitions.js` (which
+// prints the links to paste into the docs) share this one definition.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+
+/** Escapes a name for a RegExp. */
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A line that defines `name`: a function, class, method, getter, generator
+ * method, or a const bound to a function. The last segment of `A.b` is used.
+ */
+function definesName(line, name) {
+  const n = escape(name.split('.').pop());
+  return new RegExp(
+    `^\\s*(export\\s+)?(default\\s+)?(async\\s+)?(function\\*?\\s+${n}\\b|(abstract\\s+)?class\\s+${n}\\b|(const|let)\\s+${n}\\s*[:=]|` +
+      `((public|private|protected|static|override|readonly|async|abstract)\\s+)*(get\\s+|set\\s+|\\*\\s*)?${n}\\s*[(<])`,
+  ).test(line);
+}
+
+/** 1-based [start, end] of `name`'s definition in `file` (end: its closing brace at the same indent), or null. */
+function locate(file, name) {
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  // `Class.method`: look for the method after the class's own line.
+  const dot = name.lastIndexOf('.');
+  const from = dot < 0 ? 0 : Math.max(0, lines.findIndex((line) => definesName(line, name.slice(0, dot))));
+  const find = (ok) => lines.findIndex((line, i) => i >= from && definesName(line, name) && ok(line));
+  // An overload signature ends in ';': prefer the definition with a body.
+  let start = find((line) => !/;\s*$/.test(line));
+  if (start < 0) start = find(() => true);
+  if (start < 0) return null;
+  const indent = lines[start].match(/^\s*/)[0];
+  let end = start;
+  if (!/;\s*$/.test(lines[start])) {
+    end = lines.findIndex((line, i) => i > start && line.startsWith(`${indent}}`));
+    if (end < 0) end = start;
+  }
+  return [start + 1, end + 1];
+}
+
+module.exports = { definesName, locate };
+
+// `node docs/test/definitions.js <file> <name>...` prints markdown links relative to docs/.
+if (require.main === module) {
+  const [file, ...names] = process.argv.slice(2);
+  for (const name of names) {
+    const where = locate(file, name);
+    const rel = path.relative(path.join(__dirname, '..'), path.resolve(file));
+    console.log(where ? `[\`${name}\`](${rel}#L${where[0]}-L${where[1]})` : `${name}: not found in ${file}`);
+  }
+}
