@@ -35,7 +35,7 @@ function checkLinks(markdown, dir) {
       continue;
     }
     if (!lines.slice(start - 1, end).some((line) => definesName(line, name))) {
-      problems.push(`${target}: \`${name}\` is not defined in lines ${start}-${end} (node docs/test/definitions.js ${path.relative(process.cwd(), full)} ${name})`);
+      problems.push(`${target}: \`${name}\` is not defined in lines ${start}-${end} (run: node docs/test/relink.js docs/*.md)`);
     }
   }
   return problems;

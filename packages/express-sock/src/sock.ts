@@ -6,7 +6,7 @@
  * @module
  */
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
-import { ConnectionClosed, Server, type ServerOptions } from '@wsstack/simple-websocket';
+import { ConnectionClosed, Server, trace, tracing, type ServerOptions } from '@wsstack/simple-websocket';
 import { attachUpgrades, takeUpgrade, upgradeOf, type RequestHandlerLike } from './upgrade-dispatch';
 
 /** The Express request a handler receives (typed loosely so Express 4 and 5 both fit). */
@@ -168,9 +168,12 @@ export class Sock {
       return;
     }
     try {
+      if (tracing) trace('express-sock', 'Sock.run', `handler(ws, req) for ${req.url ?? '/'}`);
       await handler(ws, req);
+      if (tracing) trace('express-sock', 'Sock.run', 'handler returned: close 1000');
       await closeQuietly(ws, 1000);
     } catch (err) {
+      if (tracing) trace('express-sock', 'Sock.run', `handler threw ${err instanceof ConnectionClosed ? 'ConnectionClosed' : 'an error: close 1011'}`);
       await closeQuietly(ws, err instanceof ConnectionClosed ? 1000 : 1011);
       // A peer that went away is not the application's error.
       if (err instanceof ConnectionClosed) return;

@@ -10,6 +10,7 @@
 import { ServerResponse, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { trace, tracing } from '@wsstack/simple-websocket';
 
 /** What a routed upgrade carries on its request (see {@link upgradeOf}). */
 export interface PendingUpgrade {
@@ -48,6 +49,7 @@ export function attachUpgrades(server: HttpServer, app: RequestHandlerLike): voi
 }
 
 function dispatch(app: RequestHandlerLike, req: IncomingMessage, socket: Duplex, head: Buffer, foreign: boolean): void {
+  if (tracing) trace('express-sock', 'dispatch', `upgrade ${req.method ?? 'GET'} ${req.url ?? '/'} through Express`);
   const pending: PendingUpgrade = { socket, head, taken: false };
   (req as IncomingMessage & { [kUpgrade]?: PendingUpgrade })[kUpgrade] = pending;
   // Errors on a socket nobody reads yet must not crash the process.

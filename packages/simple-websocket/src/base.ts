@@ -19,9 +19,14 @@ import {
   ConnectionState,
   Ping,
   TextMessage,
+  trace,
+  traceBytes,
+  traceEvent,
+  tracing,
   type Event,
   type WSConnection,
 } from '@wsstack/wsproto';
+import './trace';
 import { isNormalClosure, validateApplicationClose, validateProtocolClose } from './close-codes';
 import { ConnectionClosed, ConnectionError } from './errors';
 import { MessageQueue, type Message, type QueueOwner } from './message-queue';
@@ -189,6 +194,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
    * socket flushed it: change the array only after that.
    */
   send(data: string | Uint8Array): Promise<void> {
+    if (tracing) trace('simple-websocket', 'Base.send', typeof data === 'string' ? `text ${data.length} chars` : `binary ${data.byteLength} B`);
     if (this.state !== SocketState.OPEN) return Promise.reject(this.closedError());
     const event = typeof data === 'string' ? new TextMessage({ data }) : new BytesMessage({ data });
     return this.sendEvent(event);
@@ -300,6 +306,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
    */
   protected write(bytes: Uint8Array, onFlushed?: (error?: Error | null) => void): boolean {
     const socket = this.socket;
+    if (tracing) trace('simple-websocket', 'Base.write', `socket.write ${traceBytes(bytes)}`);
     if (socket.destroyed || !socket.writable) {
       if (onFlushed) process.nextTick(onFlushed, new Error('socket closed'));
       return true;
@@ -387,6 +394,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
   }
 
   private handleEvent(event: Event): void {
+    if (tracing) trace('simple-websocket', 'Base.handleEvent', traceEvent(event));
     switch (event.type) {
       case 'TextMessage':
       case 'BytesMessage':
@@ -446,6 +454,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
   }
 
   private startClose(code: number, reason: string): Promise<void> {
+    if (tracing) trace('simple-websocket', 'Base.startClose', `${code} ${JSON.stringify(reason)}`);
     if (this.state === SocketState.OPEN && this.conn.state === ConnectionState.OPEN) {
       this.closeInitiated = true;
       this.setState(SocketState.CLOSING);
@@ -535,6 +544,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
   // ------------------------------------------------------ socket listeners
 
   private onData(chunk: Uint8Array): void {
+    if (tracing) trace('simple-websocket', 'Base.onData', `socket data ${traceBytes(chunk)}`);
     this.awaitingPeer = false;
     if (this.state === SocketState.CLOSED) return;
     try {
@@ -558,6 +568,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
   }
 
   private onClose(): void {
+    if (tracing) trace('simple-websocket', 'Base.onClose', `socket closed, close code ${this.code ?? 1006}`);
     this.feedEof();
     this.stopPing();
     this.clearHandshakeTimer();

@@ -8,6 +8,8 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import {
+  trace,
+  tracing,
   ConnectionType,
   PerMessageDeflate,
   RemoteProtocolError,
@@ -49,6 +51,7 @@ export class Client extends Base {
    * when the server refused with an HTTP status, `code` saying what failed.
    */
   static connect(url: string | URL, options?: ClientOptions): Promise<Client> {
+    if (tracing) trace('simple-websocket', 'Client.connect', String(url));
     let target: URL;
     try {
       target = new URL(url);

@@ -23,3 +23,6 @@ export {
   type PerMessageDeflateOptions,
 } from './options';
 export { MAX_CLOSE_REASON_BYTES, isNormalClosure } from './close-codes';
+export { enableTrace, disableTrace } from './trace';
+// The core's trace hook, for the layer above (imports point down, one step at a time).
+export { trace, tracing, type TraceSink } from '@wsstack/wsproto';

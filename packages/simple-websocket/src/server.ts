@@ -9,6 +9,8 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import {
+  trace,
+  tracing,
   AcceptConnection,
   ConnectionType,
   PerMessageDeflate,
@@ -86,6 +88,7 @@ export class Server extends Base {
     head?: Buffer | Uint8Array,
     options?: ServerOptions,
   ): Promise<Server> {
+    if (tracing) trace('simple-websocket', 'Server.accept', isIncomingMessage(first) ? `upgrade ${first.url ?? '/'}` : 'raw socket');
     try {
       if (isIncomingMessage(first)) {
         const resolved = resolveOptions(options);

@@ -23,6 +23,7 @@ import {
   type Frame,
   type FrameProtocolInit,
 } from './frame-protocol';
+import { trace, traceEvent, tracing } from './trace';
 import { concatBytes } from './utilities';
 import { DEFAULT_OPTIONS, type ConnectionOptions } from './options';
 
@@ -118,7 +119,9 @@ export class Connection {
       let failure: ParseFailed | null = null;
       try {
         for (let frame = this.proto.nextFrame(); frame !== null; frame = this.proto.nextFrame()) {
-          yield this.toEvent(frame);
+          const event = this.toEvent(frame);
+          if (tracing) trace('wsproto', 'Connection.events', traceEvent(event));
+          yield event;
           if (this.stopped) break;
         }
       } catch (error) {

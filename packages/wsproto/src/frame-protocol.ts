@@ -10,6 +10,7 @@ import { LocalProtocolError, ParseFailed } from './errors';
 import type { Extension } from './extensions';
 import { applyMask } from './mask';
 import { DEFAULT_OPTIONS } from './options';
+import { trace, traceBytes, tracing } from './trace';
 import { concatBytes, defaultRandom, type RandomSource } from './utilities';
 
 /** Frame opcodes (RFC 6455 5.2). */
@@ -281,6 +282,9 @@ export class FrameDecoder {
     this.remaining = length;
     this.maskPhase = 0;
     this.inFrame = true;
+    if (tracing) {
+      trace('wsproto', 'FrameDecoder.readHeader', `FIN=${fin ? 1 : 0} RSV=${(b0 >> 4) & 7} opcode=${opcode} MASK=${masked ? 1 : 0} length=${length}`);
+    }
     return true;
   }
 
@@ -618,6 +622,12 @@ export class FrameProtocol {
    * `sendData`'s bytes. The payload part may be the caller's own array.
    */
   sendDataParts(payload: string | Uint8Array, fin = true): Uint8Array[] {
+    const parts = this.encodeData(payload, fin);
+    if (tracing) trace('wsproto', 'FrameProtocol.sendDataParts', parts.map(traceBytes).join(' + '));
+    return parts;
+  }
+
+  private encodeData(payload: string | Uint8Array, fin: boolean): Uint8Array[] {
     const isText = typeof payload === 'string';
     const type = isText ? Opcode.TEXT : Opcode.BINARY;
     let opcode = type;

@@ -18,6 +18,7 @@ import {
 import type { Extension } from './extensions';
 import { HttpParseError, HttpParser } from './http-parser';
 import { DEFAULT_OPTIONS, type ConnectionOptions } from './options';
+import { trace, tracing } from './trace';
 import { concatBytes, generateAcceptToken, generateNonce, splitCommaHeader } from './utilities';
 
 /** The only WebSocket version (RFC 6455 4.1). */
@@ -262,6 +263,7 @@ export class Handshake {
       throw this.failRemote(error as RemoteProtocolError);
     }
     this.received = keep;
+    if (tracing) trace('wsproto', 'Handshake.acceptRequest', `${method} ${target} passes RFC 6455 4.2.1`);
     this.queue.push(request);
     this.to(Phase.REQUEST_RECEIVED);
   }
@@ -273,7 +275,7 @@ export class Handshake {
     const headers: Headers = [
       ['Upgrade', 'websocket'],
       ['Connection', 'Upgrade'],
-      ['Sec-WebSocket-Accept', generateAcceptToken(received.key)],
+      ['Sec-WebSocket-Accept', acceptToken(received.key)],
     ];
     if (event.subprotocol !== null) {
       if (!received.subprotocols.includes(event.subprotocol)) {
@@ -288,6 +290,7 @@ export class Handshake {
     if (header !== '') headers.push(['Sec-WebSocket-Extensions', header]);
     headers.push(...event.extraHeaders);
     const bytes = encodeHead('HTTP/1.1 101 Switching Protocols', headers);
+    if (tracing) trace('wsproto', 'Handshake.sendAccept', '101 Switching Protocols');
     this.open(accepted);
     return bytes;
   }
@@ -474,6 +477,13 @@ export class Handshake {
     }
     this.phase = next;
   }
+}
+
+/** {@link generateAcceptToken}, traced. */
+function acceptToken(key: string): string {
+  const token = generateAcceptToken(key);
+  if (tracing) trace('wsproto', 'generateAcceptToken', `${key} -> ${token}`);
+  return token;
 }
 
 /**

@@ -27,3 +27,4 @@ export { type Extension, PerMessageDeflate, type PerMessageDeflateInit } from '.
 export { type ConnectionOptions, DEFAULT_OPTIONS } from './options';
 export { Handshake, pairHeaders } from './handshake';
 export { WSConnection } from './ws-connection';
+export { setTraceSink, trace, traceBytes, traceEvent, tracing, type TraceSink } from './trace';

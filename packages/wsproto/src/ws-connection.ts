@@ -7,6 +7,7 @@
  */
 import type { Connection, ConnectionState, ConnectionType } from './connection';
 import type { Event, Headers } from './events';
+import { trace, traceBytes, traceEvent, tracing } from './trace';
 import { Handshake } from './handshake';
 import type { ConnectionOptions } from './options';
 
@@ -41,6 +42,7 @@ export class WSConnection {
    * @throws RemoteProtocolError during the handshake, as {@link Handshake.receiveData}
    */
   receiveData(data: Uint8Array | null): void {
+    if (tracing) trace('wsproto', 'WSConnection.receiveData', data === null ? 'EOF' : traceBytes(data));
     const connection = this.connection;
     if (connection !== null) connection.receiveData(data);
     else this.handshake.receiveData(data);
@@ -64,6 +66,7 @@ export class WSConnection {
    * @throws LocalProtocolError when the state does not allow the event
    */
   send(event: Event): Uint8Array {
+    if (tracing) trace('wsproto', 'WSConnection.send', traceEvent(event));
     const connection = this.connection;
     return connection !== null ? connection.send(event) : this.handshake.send(event);
   }
@@ -74,12 +77,14 @@ export class WSConnection {
    * `Connection.sendv`).
    */
   sendv(event: Event): Uint8Array[] {
+    if (tracing) trace('wsproto', 'WSConnection.sendv', traceEvent(event));
     const connection = this.connection;
     return connection !== null ? connection.sendv(event) : [this.handshake.send(event)];
   }
 
   /** Server: a request already parsed by an outer HTTP layer (see {@link Handshake.initiateUpgradeConnection}). */
   initiateUpgradeConnection(headers: Headers, path: string): void {
+    if (tracing) trace('wsproto', 'WSConnection.initiateUpgradeConnection', `GET ${path}, ${headers.length} headers`);
     this.handshake.initiateUpgradeConnection(headers, path);
   }
 
