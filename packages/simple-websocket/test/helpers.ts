@@ -28,6 +28,8 @@ export interface OurServer extends Closable {
   accepted: Server[];
   /** accept() rejections so far. */
   failures: unknown[];
+  /** Server-side sockets not closed yet (a leak shows here). */
+  openSockets(): number;
 }
 
 export type AcceptForm = 'raw' | 'upgrade';
@@ -98,6 +100,7 @@ export async function startOurServer(
     url: `${scheme}://127.0.0.1:${port}`,
     accepted,
     failures,
+    openSockets: () => sockets.size,
     close: () => shut(server, sockets),
   };
 }
@@ -228,4 +231,41 @@ export function makeCertificate(): { key: Buffer; cert: Buffer } {
 /** Random bytes (incompressible, so deflate has real work), checked against themselves. */
 export function randomPayload(length: number): Buffer {
   return randomBytes(length);
+}
+
+/** A frame a server sent (unmasked), as parsed by {@link serverFrames}. */
+export interface WireFrame {
+  fin: boolean;
+  opcode: number;
+  payload: Buffer;
+}
+
+/** Parses the unmasked frames in `bytes`; an incomplete tail is left out. */
+export function serverFrames(bytes: Buffer): WireFrame[] {
+  const out: WireFrame[] = [];
+  let i = 0;
+  while (bytes.length - i >= 2) {
+    let len = bytes[i + 1] & 0x7f;
+    let off = i + 2;
+    if (len === 126) {
+      if (bytes.length - i < 4) break;
+      len = bytes.readUInt16BE(i + 2);
+      off = i + 4;
+    } else if (len === 127) {
+      if (bytes.length - i < 10) break;
+      len = Number(bytes.readBigUInt64BE(i + 2));
+      off = i + 10;
+    }
+    if (bytes.length < off + len) break;
+    out.push({ fin: (bytes[i] & 0x80) !== 0, opcode: bytes[i] & 0x0f, payload: bytes.subarray(off, off + len) });
+    i = off + len;
+  }
+  return out;
+}
+
+/** The code of the first close frame among `frames` (1005 for an empty one), or undefined. */
+export function closeCodeOf(frames: WireFrame[]): number | undefined {
+  const close = frames.find((f) => f.opcode === 0x8);
+  if (close === undefined) return undefined;
+  return close.payload.length >= 2 ? close.payload.readUInt16BE(0) : 1005;
 }
