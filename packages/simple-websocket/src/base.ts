@@ -492,9 +492,20 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
     }
     // A large payload goes out as the caller's own bytes, not copied, so
     // resolve only once the socket has flushed them: then they may be reused.
+    // Flush now rather than at the end of the tick: usually the kernel takes
+    // it all at once and the promise can resolve without waiting a round.
     this.write(header);
     const flushed = deferred<void>();
     this.write(payload, (error) => (error ? flushed.reject(this.closedError()) : flushed.resolve()));
+    const socket = this.socket;
+    if (this.corked && !socket.destroyed) {
+      this.corked = false;
+      socket.uncork();
+    }
+    if (socket.writableLength === 0 && !socket.destroyed) {
+      flushed.promise.catch(() => {}); // settled by the callback; nobody waits on it now
+      return Promise.resolve();
+    }
     return flushed.promise;
   }
 
