@@ -6,7 +6,7 @@
  */
 import * as net from 'node:net';
 import { ConnectionClosed, type Server } from '../src';
-import { clientFrame, closeCodeOf, handshakeRequest, rawConnect, serverFrames, startOurServer, until, type OurServer } from './helpers';
+import { clientFrame, closeCodeOf, framesAfterHead, handshakeRequest, rawConnect, serverFrames, startOurServer, until, type OurServer } from './helpers';
 
 const MiB = 1024 * 1024;
 
@@ -16,10 +16,6 @@ async function handshaken(port: number): Promise<Awaited<ReturnType<typeof rawCo
   peer.socket.write(handshakeRequest());
   await until(() => peer.received().includes('\r\n\r\n'), 5000, '101');
   return peer;
-}
-
-function framesAfterHead(bytes: Buffer): ReturnType<typeof serverFrames> {
-  return serverFrames(bytes.subarray(bytes.indexOf('\r\n\r\n') + 4));
 }
 
 describe('faults', () => {

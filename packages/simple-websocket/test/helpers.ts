@@ -269,3 +269,8 @@ export function closeCodeOf(frames: WireFrame[]): number | undefined {
   if (close === undefined) return undefined;
   return close.payload.length >= 2 ? close.payload.readUInt16BE(0) : 1005;
 }
+
+/** The frames a server sent after its handshake response in `bytes`. */
+export function framesAfterHead(bytes: Buffer): WireFrame[] {
+  return serverFrames(bytes.subarray(bytes.indexOf('\r\n\r\n') + 4));
+}

@@ -5,11 +5,7 @@
  * floods. Each asserts the safe behaviour on the wire.
  */
 import type { Server } from '../src';
-import { clientFrame, closeCodeOf, handshakeRequest, rawConnect, serverFrames, startOurServer, until, type OurServer } from './helpers';
-
-function framesAfterHead(bytes: Buffer): ReturnType<typeof serverFrames> {
-  return serverFrames(bytes.subarray(bytes.indexOf('\r\n\r\n') + 4));
-}
+import { clientFrame, closeCodeOf, framesAfterHead, handshakeRequest, rawConnect, startOurServer, until, type OurServer } from './helpers';
 
 /** Sends `request`, waits for the socket to close or the head to arrive; returns status and time. */
 async function ask(port: number, request: string | Buffer): Promise<{ status: number | undefined; ms: number; received: Buffer }> {
