@@ -63,6 +63,23 @@ const NO_EXTENSIONS: Extension[] = [];
  * Per-connection copies would cost every idle connection their bytes.
  */
 const headerScratch = new Uint8Array(14);
+
+/**
+ * The 2-byte headers of final, unextended, unmasked frames with payloads
+ * under 126 bytes: the same bytes every time, so made once and shared (an
+ * allocation per small frame was a measurable share of sending one). Parts
+ * that sendDataParts returns are read-only.
+ */
+const shortHeaders: Array<Array<Uint8Array | undefined>> = [[], [], []];
+function shortHeader(opcode: Opcode, length: number): Uint8Array {
+  const row = shortHeaders[opcode];
+  let header = row[length];
+  if (header === undefined) {
+    header = new Uint8Array([0x80 | opcode, length]);
+    row[length] = header;
+  }
+  return header;
+}
 const sharedKey = new Uint8Array(4);
 /**
  * Random bytes fetched at once for mask keys, shared by every client
@@ -619,7 +636,8 @@ export class FrameProtocol {
    * Like {@link sendData}, but may return the frame as `[header, payload]`
    * for a gathered write: an unmasked payload is never copied (as ws's
    * `Sender.frame` does). Writing the parts in order is the same as writing
-   * `sendData`'s bytes. The payload part may be the caller's own array.
+   * `sendData`'s bytes. The payload part may be the caller's own array; the
+   * header part may be shared between frames: treat every part as read-only.
    */
   sendDataParts(payload: string | Uint8Array, fin = true): Uint8Array[] {
     const parts = this.encodeData(payload, fin);
@@ -652,6 +670,7 @@ export class FrameProtocol {
     }
     if (!this.client && data.length > 0) {
       const length = data.length;
+      if (length < 126 && fin && rsv === 0) return [shortHeader(opcode, length), data];
       const header = allocUninitialized(length < 126 ? 2 : length < 65536 ? 4 : 10);
       FrameProtocol.writeHeader(header, opcode, rsv, fin, length);
       return [header, data];

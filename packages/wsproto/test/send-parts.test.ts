@@ -21,6 +21,20 @@ describe('Connection.sendv', () => {
     expect([...parts[0]]).toEqual(header);
   });
 
+  it('shares the 2-byte header of small final frames, which stays correct for every length', () => {
+    const server = new Connection({ type: ConnectionType.SERVER });
+    const a = server.sendv(new BytesMessage({ data: new Uint8Array(7) }));
+    const b = server.sendv(new BytesMessage({ data: new Uint8Array(7).fill(1) }));
+    expect(b[0]).toBe(a[0]);
+    for (let n = 1; n < 126; n++) {
+      expect([...server.sendv(new BytesMessage({ data: new Uint8Array(n) }))[0]]).toEqual([0x82, n]);
+    }
+    // Not for a fragment: FIN differs, so the header is its own.
+    const first = server.sendv(new BytesMessage({ data: new Uint8Array(7), messageFinished: false }));
+    expect([...first[0]]).toEqual([0x02, 7]);
+    expect([...server.sendv(new BytesMessage({ data: new Uint8Array(7) }))[0]]).toEqual([0x80, 7]);
+  });
+
   it('writes the same bytes as send, for every size and both roles', () => {
     for (const size of [0, 1, 3, 4, 5, 63, 64, 65, 125, 126, 16383, 16384, 65535, 65536, 200000]) {
       const payload = Uint8Array.from({ length: size }, (_, i) => i & 0xff);
