@@ -107,8 +107,8 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
   /** Pieces of a fragmented message; null between messages (most messages come whole). */
   private parts: Message[] | null = null;
   private partsBytes = 0;
-  /** The core's event iterator, kept when the queue filled up mid-way (see handleEvents). */
-  private pendingEvents: Iterator<Event> | null = null;
+  /** The queue filled up mid-way: the core may hold more events (see handleEvents). */
+  private eventsHeld = false;
   private readPaused = false;
   private eofFed = false;
   private corked = false;
@@ -257,32 +257,24 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
    * events go to {@link handleHandshakeEvent}; pieces of messages are joined
    * and queued; pings are answered; a close is echoed and ends the queue.
    *
-   * When the queue reaches its high-water mark it stops part-way, keeps the
-   * core's iterator and pauses the socket; {@link onQueueLow} picks up from
-   * there. The unparsed bytes stay in the core, so memory stays bounded.
+   * When the queue reaches its high-water mark it stops part-way and pauses
+   * the socket; {@link onQueueLow} picks up from there. The unparsed bytes
+   * stay in the core, so memory stays bounded. Events are pulled one at a
+   * time with `nextEvent()`: no generator per received chunk.
    */
   protected handleEvents(): void {
-    const kept = this.pendingEvents;
-    this.pendingEvents = null;
-    if (this.queue.closed) return;
-    // A kept iterator may not see bytes fed after it started: finish it, then start afresh.
-    if (kept !== null && !this.runIterator(kept)) return;
-    this.runIterator(this.conn.events());
-  }
-
-  /** Runs events until the iterator ends (true) or the queue is full (false, iterator kept). */
-  private runIterator(events: Iterator<Event>): boolean {
-    for (;;) {
+    this.eventsHeld = false;
+    const conn = this.conn;
+    // The close (or a failed handshake) ends the queue: nothing after it matters.
+    while (!this.queue.closed) {
       if (this.shouldPauseReading()) {
-        this.pendingEvents = events;
+        this.eventsHeld = true;
         this.pauseReading();
-        return false;
+        return;
       }
-      const next = events.next();
-      if (next.done === true) return true;
-      this.handleEvent(next.value);
-      // The close (or a failed handshake) ends the queue: nothing after it matters.
-      if (this.queue.closed) return true;
+      const event = conn.nextEvent();
+      if (event === null) return;
+      this.handleEvent(event);
     }
   }
 
@@ -599,7 +591,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
     }
     // Messages held back by the high-water mark are still delivered (the
     // core's events run on as the queue drains); otherwise the queue must end here.
-    if (this.pendingEvents === null && !this.queue.closed) {
+    if (!this.eventsHeld && !this.queue.closed) {
       this.code ??= 1006;
       this.queue.close(new ConnectionClosed(this.code, this.reasonText || this.dropReason));
     }

@@ -168,7 +168,12 @@ export class Handshake {
 
   /** Yields the events received so far: Request (server); AcceptConnection, RejectConnection, RejectData (client). */
   *events(): Generator<Event> {
-    while (this.queue.length > 0) yield this.queue.shift() as Event;
+    for (let event = this.nextEvent(); event !== null; event = this.nextEvent()) yield event;
+  }
+
+  /** The next queued event, or null: {@link events} without the generator. */
+  nextEvent(): Event | null {
+    return this.queue.length > 0 ? (this.queue.shift() as Event) : null;
   }
 
   /**

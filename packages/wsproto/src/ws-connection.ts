@@ -54,9 +54,17 @@ export class WSConnection {
    * frames that came with the request from the same loop.
    */
   *events(): Generator<Event> {
-    yield* this.handshake.events();
+    for (let event = this.nextEvent(); event !== null; event = this.nextEvent()) yield event;
+  }
+
+  /**
+   * The next event, or null when more bytes are needed: {@link events}
+   * without the generator, for a reader's hot loop.
+   */
+  nextEvent(): Event | null {
     const connection = this.connection;
-    if (connection !== null) yield* connection.events();
+    if (connection === null) return this.handshake.nextEvent();
+    return this.handshake.nextEvent() ?? connection.nextEvent();
   }
 
   /**

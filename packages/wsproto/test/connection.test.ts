@@ -392,3 +392,32 @@ describe('sending and the state', () => {
     expectLocalError(() => conn.send((close as CloseConnection).response()), 'WS_BAD_STATE');
   });
 });
+
+describe('nextEvent', () => {
+  /** Pulls with nextEvent() until null, state after each event recorded. */
+  function pull(conn: Connection, ...chunks: Uint8Array[]): Array<[string, ConnectionState]> {
+    const out: Array<[string, ConnectionState]> = [];
+    for (const chunk of chunks) {
+      conn.receiveData(chunk === EOF ? null : Uint8Array.from(chunk));
+      for (let e = conn.nextEvent(); e !== null; e = conn.nextEvent()) out.push([e.type, conn.state]);
+    }
+    return out;
+  }
+  const EOF = new Uint8Array(0);
+
+  test.each([
+    ['messages then a close', [clientFrame({ opcode: Opcode.TEXT, payload: 'a' }), clientFrame({ opcode: Opcode.PING, payload: 'p' }), clientFrame({ opcode: Opcode.CLOSE, payload: new Uint8Array([0x03, 0xe8]) })]],
+    ['a violation after a message', [clientFrame({ opcode: Opcode.BINARY, payload: 'b' }), clientFrame({ opcode: 0x3 }), clientFrame({ opcode: Opcode.TEXT, payload: 'ignored' })]],
+    ['EOF mid-message', [clientFrame({ opcode: Opcode.TEXT, payload: 'x', fin: false }), EOF]],
+  ])('yields what events() yields, with the same states: %s', (_name, chunks) => {
+    const viaGenerator: Array<[string, ConnectionState]> = [];
+    const a = server();
+    for (const chunk of chunks) {
+      a.receiveData(chunk === EOF ? null : Uint8Array.from(chunk));
+      for (const e of a.events()) viaGenerator.push([e.type, a.state]);
+    }
+    const viaNext = pull(server(), ...chunks);
+    expect(viaNext).toEqual(viaGenerator);
+    expect(viaNext.length).toBeGreaterThan(1);
+  });
+});
