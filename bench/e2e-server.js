@@ -1,24 +1,30 @@
 // One echo server of the end-to-end suite, in its own process: wsstack, ws
 // (with or without bufferutil, by WS_NO_BUFFER_UTIL) or plain node:net, the
-// ceiling. Tells its parent the port over IPC and answers RSS queries.
+// ceiling. Listens on 127.0.0.1 port 0, tells its parent the port over IPC,
+// and answers RSS queries (run it with --expose-gc). Exits with its parent.
 'use strict';
 const http = require('node:http');
 const net = require('node:net');
 
-const impl = process.argv[2];
+const impl = process.argv[2]; // 'wsstack' | 'ws' | 'ws+bufferutil' | 'net'
+let accepted = 0; // connections open at the WebSocket level (or TCP for net)
 
 function wsstackServer() {
   const { Server } = require('@wsstack/simple-websocket');
   const server = http.createServer();
   const options = { maxMessageSize: 100 * 1024 * 1024 };
+  // The idiom of our README: read with for-await, await each send (backpressure).
+  // (Sending without awaiting measured no faster, for small or large messages.)
   server.on('upgrade', (req, socket, head) => {
     Server.accept(req, socket, head, options).then(
       async (ws) => {
+        accepted++;
         try {
           for await (const message of ws) await ws.send(message);
         } catch {
-          // a load generator that goes away mid-run: nothing to report
+          // the load generator drops its sockets at the end of a run
         }
+        accepted--;
       },
       () => socket.destroy(),
     );
@@ -31,28 +37,53 @@ function wsServer() {
   const server = http.createServer();
   const wss = new WebSocketServer({ server, maxPayload: 100 * 1024 * 1024 });
   wss.on('connection', (ws) => {
+    accepted++;
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
     ws.on('error', () => {});
+    ws.on('close', () => accepted--);
   });
   return server;
 }
 
 function netServer() {
   return net.createServer((socket) => {
+    accepted++;
     socket.setNoDelay(true);
     socket.on('data', (chunk) => socket.write(chunk));
     socket.on('error', () => {});
+    socket.on('close', () => accepted--);
   });
 }
 
+// Make sure each ws flavour really is what its column says.
+if (impl === 'ws' && process.env.WS_NO_BUFFER_UTIL !== '1') throw new Error('ws without bufferutil needs WS_NO_BUFFER_UTIL=1');
+if (impl === 'ws+bufferutil' && (process.env.WS_NO_BUFFER_UTIL || require('bufferutil') === require('bufferutil/fallback'))) {
+  throw new Error('bufferutil has no native build here: ws+bufferutil would measure the JS fallback');
+}
 const server = impl === 'net' ? netServer() : impl === 'wsstack' ? wsstackServer() : wsServer();
-server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+server.listen({ port: 0, host: '127.0.0.1', backlog: 1024 }, () => process.send({ port: server.address().port }));
+
+/** Once `expect` connections are up (handshakes done), settles the heap and reports RSS. */
+function reportRss(expect) {
+  if (accepted < expect) {
+    setTimeout(reportRss, 20, expect);
+    return;
+  }
+  for (let i = 0; i < 3; i++) globalThis.gc?.();
+  setTimeout(() => {
+    globalThis.gc?.();
+    const { rss, heapUsed } = process.memoryUsage();
+    process.send({ mem: { rss, heapUsed, accepted } });
+  }, 200);
+}
 
 process.on('message', (msg) => {
-  if (msg.cmd === 'rss') {
-    // Settle the heap so the figure is live memory, not garbage.
-    for (let i = 0; i < 3; i++) global.gc?.();
-    setTimeout(() => process.send({ rss: process.memoryUsage().rss }), 200);
+  if (msg.cmd === 'rss') reportRss(msg.expect ?? 0);
+  // CPU time (user + system, µs), wall time (ms) and page faults, to tell a
+  // saturated server from a waiting one and see what fresh memory costs.
+  if (msg.cmd === 'cpu') {
+    const { userCPUTime, systemCPUTime, minorPageFault, majorPageFault } = process.resourceUsage();
+    process.send({ cpu: { us: userCPUTime + systemCPUTime, ms: performance.now(), faults: minorPageFault + majorPageFault } });
   }
 });
 process.on('disconnect', () => process.exit(0));
