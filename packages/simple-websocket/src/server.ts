@@ -38,6 +38,42 @@ export interface HandshakeRequest {
   readonly extensions: readonly string[];
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+
+/**
+ * The accepted request, kept small for the connection's whole life: Node's
+ * flat `rawHeaders` (whose strings exist anyway) instead of a pair per
+ * header, paired and lower-cased only when someone reads `headers`.
+ */
+class KeptRequest implements HandshakeRequest {
+  private paired: Headers | null;
+  readonly subprotocols: readonly string[];
+  readonly extensions: readonly string[];
+
+  constructor(
+    readonly path: string,
+    readonly host: string,
+    headers: Headers | null,
+    private readonly raw: readonly string[] | null,
+    subprotocols: readonly string[],
+    extensions: readonly string[],
+  ) {
+    this.paired = headers;
+    this.subprotocols = subprotocols.length > 0 ? subprotocols : NONE;
+    this.extensions = extensions.length > 0 ? extensions : NONE;
+  }
+
+  get headers(): Headers {
+    if (this.paired === null) {
+      const raw = this.raw ?? NONE;
+      const pairs: Headers = [];
+      for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i].toLowerCase(), raw[i + 1]]);
+      this.paired = pairs;
+    }
+    return this.paired;
+  }
+}
+
 function isIncomingMessage(value: unknown): value is IncomingMessage {
   return typeof value === 'object' && value !== null && Array.isArray((value as IncomingMessage).rawHeaders);
 }
@@ -55,6 +91,8 @@ function isIncomingMessage(value: unknown): value is IncomingMessage {
  */
 export class Server extends Base {
   private handshakeRequest: HandshakeRequest | null = null;
+  /** The upgrade form's `req.rawHeaders`, kept instead of the core's header pairs. */
+  private rawHeaders: readonly string[] | null = null;
   private readonly serverOptions: ServerOptions | undefined;
 
   private constructor(socket: Duplex, options: ServerOptions | undefined, resolved: ResolvedOptions) {
@@ -125,6 +163,7 @@ export class Server extends Base {
   private upgrade(req: IncomingMessage, head: Buffer | Uint8Array | undefined): Promise<this> {
     const opened = this.whenOpen(null);
     const raw = req.rawHeaders;
+    this.rawHeaders = raw;
     const headers: Headers = [];
     for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i].toLowerCase(), raw[i + 1]]);
     try {
@@ -144,13 +183,16 @@ export class Server extends Base {
 
   protected override handleHandshakeEvent(event: Event): void {
     if (!(event instanceof Request)) return;
-    this.handshakeRequest = {
-      path: event.target,
-      host: event.host,
-      headers: event.extraHeaders,
-      subprotocols: event.subprotocols,
-      extensions: event.extensions as readonly string[],
-    };
+    const raw = this.rawHeaders;
+    this.handshakeRequest = new KeptRequest(
+      event.target,
+      event.host,
+      raw === null ? event.extraHeaders : null,
+      raw,
+      event.subprotocols,
+      event.extensions as readonly string[],
+    );
+    this.rawHeaders = null;
     const pmd = this.options.perMessageDeflate;
     const accept = new AcceptConnection({
       subprotocol: this.chooseSubprotocol(event.subprotocols),
