@@ -35,7 +35,10 @@ export class MessageQueue {
   private items: Message[] = [];
   private head = 0;
   private bytes = 0;
-  private waiters: Waiter[] | null = null;
+  // Waiting receivers in order: almost always one, so it gets a field of its
+  // own; an array (whose first push reserves 17 slots) only for the others.
+  private waiter: Waiter | null = null;
+  private moreWaiters: Waiter[] | null = null;
   private error: Error | null = null;
 
   constructor(
@@ -67,8 +70,8 @@ export class MessageQueue {
 
   /** Hands a message to the first waiting receiver, or queues it. */
   push(message: Message): void {
-    const waiter = this.waiters?.shift();
-    if (waiter !== undefined) {
+    const waiter = this.nextWaiter();
+    if (waiter !== null) {
       if (waiter.timer !== undefined) clearTimeout(waiter.timer);
       waiter.resolve(message);
       return;
@@ -90,18 +93,23 @@ export class MessageQueue {
       if (timeout !== undefined && Number.isFinite(timeout)) {
         waiter.timer = setTimeout(MessageQueue.expire, timeout, this, waiter);
       }
-      (this.waiters ??= []).push(waiter);
+      if (this.waiter === null) this.waiter = waiter;
+      else (this.moreWaiters ??= []).push(waiter);
     });
+  }
+
+  /** Takes the longest-waiting receiver, or null. */
+  private nextWaiter(): Waiter | null {
+    const waiter = this.waiter;
+    if (waiter !== null) this.waiter = this.moreWaiters?.shift() ?? null;
+    return waiter;
   }
 
   /** No more messages will come: receivers get `error` once the queue is empty. */
   close(error: Error): void {
     if (this.error !== null) return;
     this.error = error;
-    const waiters = this.waiters;
-    this.waiters = null;
-    if (waiters === null) return;
-    for (const waiter of waiters) {
+    for (let waiter = this.nextWaiter(); waiter !== null; waiter = this.nextWaiter()) {
       if (waiter.timer !== undefined) clearTimeout(waiter.timer);
       waiter.reject(error);
     }
@@ -123,10 +131,13 @@ export class MessageQueue {
   }
 
   private static expire(this: void, queue: MessageQueue, waiter: Waiter): void {
-    const waiters = queue.waiters;
-    const index = waiters === null ? -1 : waiters.indexOf(waiter);
-    if (index < 0) return;
-    waiters!.splice(index, 1);
+    if (queue.waiter === waiter) {
+      queue.waiter = queue.moreWaiters?.shift() ?? null;
+    } else {
+      const index = queue.moreWaiters?.indexOf(waiter) ?? -1;
+      if (index < 0) return;
+      queue.moreWaiters!.splice(index, 1);
+    }
     waiter.resolve(undefined);
   }
 }
