@@ -13,6 +13,7 @@ import {
   tracing,
   AcceptConnection,
   ConnectionType,
+  pairHeaders,
   PerMessageDeflate,
   RemoteProtocolError,
   Request,
@@ -64,12 +65,8 @@ class KeptRequest implements HandshakeRequest {
   }
 
   get headers(): Headers {
-    if (this.paired === null) {
-      const raw = this.raw ?? NONE;
-      const pairs: Headers = [];
-      for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i].toLowerCase(), raw[i + 1]]);
-      this.paired = pairs;
-    }
+    // As the core normalizes them: names lower-cased, values trimmed.
+    this.paired ??= pairHeaders(this.raw ?? NONE).map(([name, value]) => [name.toLowerCase(), value.trim()]);
     return this.paired;
   }
 }
@@ -162,12 +159,10 @@ export class Server extends Base {
   /** Node already parsed the request: hand it to the core, then the frames in `head`. */
   private upgrade(req: IncomingMessage, head: Buffer | Uint8Array | undefined): Promise<this> {
     const opened = this.whenOpen(null);
-    const raw = req.rawHeaders;
-    this.rawHeaders = raw;
-    const headers: Headers = [];
-    for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i].toLowerCase(), raw[i + 1]]);
+    this.rawHeaders = req.rawHeaders;
     try {
-      this.conn.initiateUpgradeConnection(headers, req.url ?? '/');
+      // The core lower-cases and trims the names and values itself.
+      this.conn.initiateUpgradeConnection(pairHeaders(req.rawHeaders), req.url ?? '/');
       this.handleEvents();
     } catch (error) {
       this.handleHandshakeError(error);

@@ -63,6 +63,7 @@ const NO_EXTENSIONS: Extension[] = [];
  * Per-connection copies would cost every idle connection their bytes.
  */
 const headerScratch = new Uint8Array(14);
+const sharedKey = new Uint8Array(4);
 
 /**
  * The 2-byte headers of final, unextended, unmasked frames with payloads
@@ -80,7 +81,6 @@ function shortHeader(opcode: Opcode, length: number): Uint8Array {
   }
   return header;
 }
-const sharedKey = new Uint8Array(4);
 /**
  * Random bytes fetched at once for mask keys, shared by every client
  * connection that uses the default source: one 64 KiB call (the most
@@ -448,11 +448,10 @@ export class FrameProtocol {
   /** Made at the first text message: many connections never see one. */
   private textDecoder: InstanceType<typeof TextDecoder> | null = null;
   /**
-   * Mask keys drawn from the default source come from a pool: one
+   * Mask keys drawn from the default source come from the shared pool: one
    * getRandomValues call per frame costs more than masking a small frame.
    * A caller's own `random` is still asked per key, so tests stay exact.
    */
-  /** Keys come from the shared pool (default random source) or from `random` per frame. */
   private readonly pooledKeys: boolean;
   private failure: ParseFailed | null = null;
 

@@ -277,10 +277,12 @@ export class Handshake {
     const received = this.received as ReceivedRequest;
     // Fail on bad extra headers before any extension is asked to accept (and enables itself).
     checkHeaders(event.extraHeaders);
+    const token = generateAcceptToken(received.key);
+    if (tracing) trace('wsproto', 'generateAcceptToken', `${received.key} -> ${token}`);
     const headers: Headers = [
       ['Upgrade', 'websocket'],
       ['Connection', 'Upgrade'],
-      ['Sec-WebSocket-Accept', acceptToken(received.key)],
+      ['Sec-WebSocket-Accept', token],
     ];
     if (event.subprotocol !== null) {
       if (!received.subprotocols.includes(event.subprotocol)) {
@@ -482,13 +484,6 @@ export class Handshake {
     }
     this.phase = next;
   }
-}
-
-/** {@link generateAcceptToken}, traced. */
-function acceptToken(key: string): string {
-  const token = generateAcceptToken(key);
-  if (tracing) trace('wsproto', 'generateAcceptToken', `${key} -> ${token}`);
-  return token;
 }
 
 /**

@@ -62,9 +62,7 @@ export class WSConnection {
    * without the generator, for a reader's hot loop.
    */
   nextEvent(): Event | null {
-    const connection = this.connection;
-    if (connection === null) return this.handshake.nextEvent();
-    return this.handshake.nextEvent() ?? connection.nextEvent();
+    return this.handshake.nextEvent() ?? this.connection?.nextEvent() ?? null;
   }
 
   /**
