@@ -19,6 +19,11 @@ for (const [label, size] of sizes) {
 for (const [label, size] of sizes) rows.push({ id: `encode ${label} masked (client)`, kind: 'encode-masked', size, label });
 for (const [label, size] of sizes) rows.push({ id: `encode ${label} unmasked (server)`, kind: 'encode', size, label });
 
+// BENCH_ROWS="1 MiB 1460,64 KiB": only rows whose id contains one of the parts (a partial run writes no report).
+const only = (process.env.BENCH_ROWS || '').split(',').filter(Boolean);
+if (only.length) rows.splice(0, rows.length, ...rows.filter((row) => only.some((part) => row.id.includes(part))));
+const partial = only.length > 0;
+
 /** One binary frame, FIN set, masked with a random key when `masked`. */
 function frame(payload, masked) {
   const len = payload.length;
@@ -55,4 +60,4 @@ function splitChunks(buf, size) {
   return out;
 }
 
-module.exports = { rows, makeFrames, splitChunks };
+module.exports = { rows, partial, makeFrames, splitChunks };

@@ -5,7 +5,7 @@
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { rows } = require('./codec-cases');
+const { rows, partial } = require('./codec-cases');
 
 const impls = [
   { name: 'wsstack', env: {} },
@@ -60,7 +60,7 @@ async function run() {
     );
   }
   const report = lines.join('\n') + '\n';
-  fs.writeFileSync(path.join(__dirname, 'results', 'codec.md'), report);
+  if (!partial) fs.writeFileSync(path.join(__dirname, 'results', 'codec.md'), report);
   process.stdout.write(report);
 }
 

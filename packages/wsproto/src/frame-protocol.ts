@@ -8,7 +8,7 @@
  */
 import { LocalProtocolError, ParseFailed } from './errors';
 import type { Extension } from './extensions';
-import { applyMask } from './mask';
+import { applyMask, copyMasked, gatherMasked } from './mask';
 import { DEFAULT_OPTIONS } from './options';
 import { trace, traceBytes, tracing } from './trace';
 import { concatBytes, defaultRandom, type RandomSource } from './utilities';
@@ -321,11 +321,14 @@ export class FrameDecoder {
         // One chunk holds it: a view, unmasked in place.
         out = view(first, this.pos, n);
         this.consume(n);
+        if (this.masked) applyMask(out, this.keyBytes(), this.maskPhase);
       } else {
-        out = this.gather(n, allocUninitialized(n));
+        // Spread over chunks: unmasked while copied.
+        out = allocUninitialized(n);
+        if (this.masked) gatherMasked(this.chunks, this.head, this.pos, n, out, this.keyBytes(), this.maskPhase);
+        else this.gather(n, out);
         this.consume(n);
       }
-      if (this.masked) applyMask(out, this.keyBytes(), this.maskPhase);
     }
     this.remaining = 0;
     this.inFrame = false;
@@ -369,7 +372,8 @@ export class FrameDecoder {
       const chunk = this.chunks[i];
       const take = Math.min(chunk.length - pos, n - copied);
       // A whole chunk is copied as is: a view would cost an allocation.
-      into.set(pos === 0 && take === chunk.length ? chunk : chunk.subarray(pos, pos + take), copied);
+      const piece = pos === 0 && take === chunk.length ? chunk : view(chunk, pos, take);
+      into.set(piece, copied);
       copied += take;
       pos = 0;
     }
@@ -779,8 +783,7 @@ export class FrameProtocol {
       if (i < length) out[headerSize + i] = payload[i++] ^ k1;
       if (i < length) out[headerSize + i] = payload[i] ^ k2;
     } else {
-      out.set(payload, headerSize);
-      applyMask(out, this.nextKey(out, headerSize), 0, headerSize);
+      copyMasked(payload, out, headerSize, this.nextKey(out, headerSize));
     }
     return out;
   }
