@@ -82,6 +82,23 @@ function shortHeader(opcode: Opcode, length: number): Uint8Array {
   return header;
 }
 /**
+ * The last header made for any other unmasked frame, kept for the next one
+ * of the same kind and length: senders that stream or broadcast fixed-size
+ * messages then make no header at all (a fresh one per frame cost ~20% of
+ * sending a large message without copying it). Shared, so read-only too.
+ */
+let lastHeader: Uint8Array = new Uint8Array(0);
+let lastHeaderLength = -1;
+function longHeader(opcode: Opcode, rsv: number, fin: boolean, length: number): Uint8Array {
+  const b0 = (fin ? 0x80 : 0) | rsv | opcode;
+  if (length === lastHeaderLength && lastHeader[0] === b0) return lastHeader;
+  const header = new Uint8Array(length < 126 ? 2 : length < 65536 ? 4 : 10);
+  writeHeader(header, opcode, rsv, fin, length);
+  lastHeader = header;
+  lastHeaderLength = length;
+  return header;
+}
+/**
  * Random bytes fetched at once for mask keys, shared by every client
  * connection that uses the default source: one 64 KiB call (the most
  * `getRandomValues` gives) costs under 1 ns a key, 4 KiB calls 5 ns.
@@ -147,6 +164,32 @@ export function decodeClosePayload(payload: Uint8Array): { code: number; reason:
     throw new ParseFailed('close reason is not valid UTF-8', 1007);
   }
   return { code, reason };
+}
+
+/** Writes the first header bytes and the length; returns the header size without the mask key. */
+function writeHeader(out: Uint8Array, opcode: Opcode, rsv: number, fin: boolean, length: number): number {
+  out[0] = (fin ? 0x80 : 0) | rsv | opcode;
+  if (length < 126) {
+    out[1] = length;
+    return 2;
+  }
+  if (length < 65536) {
+    out[1] = 126;
+    out[2] = length >>> 8;
+    out[3] = length & 0xff;
+    return 4;
+  }
+  out[1] = 127;
+  const high = Math.floor(length / 0x100000000);
+  out[2] = high >>> 24;
+  out[3] = (high >>> 16) & 0xff;
+  out[4] = (high >>> 8) & 0xff;
+  out[5] = high & 0xff;
+  out[6] = length >>> 24;
+  out[7] = (length >>> 16) & 0xff;
+  out[8] = (length >>> 8) & 0xff;
+  out[9] = length & 0xff;
+  return 10;
 }
 
 /** A plain view (not a Node Buffer: its subarray wrapper is slower) of `length` bytes at `offset`. */
@@ -674,9 +717,7 @@ export class FrameProtocol {
     if (!this.client && data.length > 0) {
       const length = data.length;
       if (length < 126 && fin && rsv === 0) return [shortHeader(opcode, length), data];
-      const header = allocUninitialized(length < 126 ? 2 : length < 65536 ? 4 : 10);
-      FrameProtocol.writeHeader(header, opcode, rsv, fin, length);
-      return [header, data];
+      return [longHeader(opcode, rsv, fin, length), data];
     }
     return [this.buildFrame(opcode, rsv, fin, data)];
   }
@@ -731,39 +772,13 @@ export class FrameProtocol {
     return this.buildFrame(opcode, 0, true, payload);
   }
 
-  /** Writes the first header bytes and the length; returns the header size without the mask key. */
-  private static writeHeader(out: Uint8Array, opcode: Opcode, rsv: number, fin: boolean, length: number): number {
-    out[0] = (fin ? 0x80 : 0) | rsv | opcode;
-    if (length < 126) {
-      out[1] = length;
-      return 2;
-    }
-    if (length < 65536) {
-      out[1] = 126;
-      out[2] = length >>> 8;
-      out[3] = length & 0xff;
-      return 4;
-    }
-    out[1] = 127;
-    const high = Math.floor(length / 0x100000000);
-    out[2] = high >>> 24;
-    out[3] = (high >>> 16) & 0xff;
-    out[4] = (high >>> 8) & 0xff;
-    out[5] = high & 0xff;
-    out[6] = length >>> 24;
-    out[7] = (length >>> 16) & 0xff;
-    out[8] = (length >>> 8) & 0xff;
-    out[9] = length & 0xff;
-    return 10;
-  }
-
   /** Header and payload in one allocation; the payload masked straight in the output. */
   private buildFrame(opcode: Opcode, rsv: number, fin: boolean, payload: Uint8Array): Uint8Array {
     const length = payload.length;
     const headerSize = (length < 126 ? 2 : length < 65536 ? 4 : 10) + (this.client ? 4 : 0);
     // Every byte is written below, so uninitialised (pooled, in Node) memory is safe.
     const out = allocUninitialized(headerSize + length);
-    FrameProtocol.writeHeader(out, opcode, rsv, fin, length);
+    writeHeader(out, opcode, rsv, fin, length);
     if (!this.client) {
       out.set(payload, headerSize);
     } else if (length < MASK_COPY_MAX) {
@@ -833,7 +848,7 @@ export class FrameProtocol {
     // Only the bytes up to headerSize + written are returned, and all are written.
     const out = allocUninitialized(headerSize + units * 3);
     const { written } = textEncoder.encodeInto(text, out.subarray(headerSize));
-    FrameProtocol.writeHeader(out, opcode, 0, fin, written);
+    writeHeader(out, opcode, 0, fin, written);
     const frame = out.subarray(0, headerSize + written);
     if (this.client) applyMask(frame, this.nextKey(frame, headerSize), 0, headerSize);
     return frame;

@@ -35,6 +35,21 @@ describe('Connection.sendv', () => {
     expect([...server.sendv(new BytesMessage({ data: new Uint8Array(7) }))[0]]).toEqual([0x80, 7]);
   });
 
+  it('reuses the last longer header for the next frame of the same kind and length, and never rewrites one handed out', () => {
+    const server = new Connection({ type: ConnectionType.SERVER });
+    const other = new Connection({ type: ConnectionType.SERVER });
+    const first = server.sendv(new BytesMessage({ data: new Uint8Array(1000) }))[0];
+    expect(other.sendv(new BytesMessage({ data: new Uint8Array(1000) }))[0]).toBe(first);
+    // Another length, a fragment, a continuation, text: each gets its own right header...
+    expect([...server.sendv(new BytesMessage({ data: new Uint8Array(1001) }))[0]]).toEqual([0x82, 126, 0x03, 0xe9]);
+    expect([...server.sendv(new BytesMessage({ data: new Uint8Array(1001), messageFinished: false }))[0]]).toEqual([0x02, 126, 0x03, 0xe9]);
+    expect([...server.sendv(new BytesMessage({ data: new Uint8Array(1001) }))[0]]).toEqual([0x80, 126, 0x03, 0xe9]);
+    expect([...server.sendv(new TextMessage({ data: 'x'.repeat(30000) }))[0]].slice(0, 4)).toEqual([0x81, 126, 0x75, 0x30]);
+    expect([...server.sendv(new BytesMessage({ data: new Uint8Array(70000) }))[0]]).toEqual([0x82, 127, 0, 0, 0, 0, 0, 0x01, 0x11, 0x70]);
+    // ...and the one handed out first still says what it said.
+    expect([...first]).toEqual([0x82, 126, 0x03, 0xe8]);
+  });
+
   it('writes the same bytes as send, for every size and both roles', () => {
     for (const size of [0, 1, 3, 4, 5, 63, 64, 65, 125, 126, 16383, 16384, 65535, 65536, 200000]) {
       const payload = Uint8Array.from({ length: size }, (_, i) => i & 0xff);
