@@ -237,17 +237,19 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
    * when the close was normal (1000, 1001, 1005) or we started it, and throws
    * {@link ConnectionClosed} otherwise (1006 connection lost, 1009, 1011, ...).
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
-    for (;;) {
-      let message: Message | undefined;
-      try {
-        message = await this.queue.shift();
-      } catch (error) {
-        if (error instanceof ConnectionClosed && (isNormalClosure(error.code) || this.closeInitiated)) return;
-        throw error;
-      }
-      if (message !== undefined) yield message;
-    }
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
+    const queue = this.queue;
+    return {
+      next: () => queue.next(),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /** @internal The queue asks: does iteration end quietly after this close? */
+  endsQuietly(error: Error): boolean {
+    return error instanceof ConnectionClosed && (isNormalClosure(error.code) || this.closeInitiated);
   }
 
   // ------------------------------------------------------------- subclasses

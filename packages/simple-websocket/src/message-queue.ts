@@ -9,17 +9,23 @@
 /** A received message: text as a string, binary as bytes. */
 export type Message = string | Uint8Array;
 
-/** What the queue tells its connection. */
+/** What the queue tells its connection, and asks it. */
 export interface QueueOwner {
   /** The queue drained to its low-water mark: reading may resume. */
   onQueueLow(): void;
+  /** Whether iteration should end quietly, not throw, when the queue closed with `error`. */
+  endsQuietly(error: Error): boolean;
 }
 
 interface Waiter {
-  resolve: (message: Message | undefined) => void;
+  resolve: (value: Message | undefined | IteratorResult<Message, undefined>) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout | undefined;
+  /** Waiting in {@link MessageQueue.next}: settled with iterator results. */
+  iterating: boolean;
 }
+
+const DONE: IteratorResult<Message, undefined> = { value: undefined, done: true };
 
 function sizeOf(message: Message): number {
   return typeof message === 'string' ? message.length : message.byteLength;
@@ -73,7 +79,7 @@ export class MessageQueue {
     const waiter = this.nextWaiter();
     if (waiter !== null) {
       if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-      waiter.resolve(message);
+      waiter.resolve(waiter.iterating ? { value: message, done: false } : message);
       return;
     }
     this.items.push(message);
@@ -89,13 +95,32 @@ export class MessageQueue {
     if (this.error !== null) return Promise.reject(this.error);
     if (timeout !== undefined && timeout <= 0) return Promise.resolve(undefined);
     return new Promise<Message | undefined>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, timer: undefined };
+      const waiter: Waiter = { resolve: resolve as Waiter['resolve'], reject, timer: undefined, iterating: false };
       if (timeout !== undefined && Number.isFinite(timeout)) {
         waiter.timer = setTimeout(MessageQueue.expire, timeout, this, waiter);
       }
-      if (this.waiter === null) this.waiter = waiter;
-      else (this.moreWaiters ??= []).push(waiter);
+      this.addWaiter(waiter);
     });
+  }
+
+  /**
+   * The async iterator's step: the next message as an iterator result;
+   * done once closed and empty if the owner calls the close quiet, else
+   * rejects with the close error. One promise a message, where an async
+   * generator around {@link shift} makes several and keeps more per
+   * parked connection.
+   */
+  next(): Promise<IteratorResult<Message, undefined>> {
+    if (this.head < this.items.length) return Promise.resolve({ value: this.take(), done: false });
+    if (this.error !== null) return this.owner.endsQuietly(this.error) ? Promise.resolve(DONE) : Promise.reject(this.error);
+    return new Promise<IteratorResult<Message, undefined>>((resolve, reject) => {
+      this.addWaiter({ resolve: resolve as Waiter['resolve'], reject, timer: undefined, iterating: true });
+    });
+  }
+
+  private addWaiter(waiter: Waiter): void {
+    if (this.waiter === null) this.waiter = waiter;
+    else (this.moreWaiters ??= []).push(waiter);
   }
 
   /** Takes the longest-waiting receiver, or null. */
@@ -111,7 +136,8 @@ export class MessageQueue {
     this.error = error;
     for (let waiter = this.nextWaiter(); waiter !== null; waiter = this.nextWaiter()) {
       if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-      waiter.reject(error);
+      if (waiter.iterating && this.owner.endsQuietly(error)) waiter.resolve(DONE);
+      else waiter.reject(error);
     }
   }
 

@@ -5,11 +5,40 @@
 import { ConnectionClosed } from '../src';
 import { MessageQueue } from '../src/message-queue';
 
-function queue(maxMessages = 4, maxBytes = 1024): { q: MessageQueue; lows: () => number } {
+function queue(maxMessages = 4, maxBytes = 1024, quiet = (error: Error) => error instanceof ConnectionClosed && error.code === 1000): { q: MessageQueue; lows: () => number } {
   let lows = 0;
-  const q = new MessageQueue({ onQueueLow: () => lows++ }, maxMessages, maxBytes);
+  const q = new MessageQueue({ onQueueLow: () => lows++, endsQuietly: quiet }, maxMessages, maxBytes);
   return { q, lows: () => lows };
 }
+
+test('next() gives iterator results to a parked iterator and to a queued message alike', async () => {
+  const { q } = queue();
+  const parked = q.next();
+  q.push('a');
+  q.push('b');
+  expect(await parked).toEqual({ value: 'a', done: false });
+  expect(await q.next()).toEqual({ value: 'b', done: false });
+});
+
+test('next() ends quietly on a close the owner calls normal, after the queued messages', async () => {
+  const { q } = queue();
+  q.push('last');
+  q.close(new ConnectionClosed(1000, 'bye'));
+  expect(await q.next()).toEqual({ value: 'last', done: false });
+  expect(await q.next()).toEqual({ value: undefined, done: true });
+  const parkedThenClosed = queue();
+  const parked = parkedThenClosed.q.next();
+  parkedThenClosed.q.close(new ConnectionClosed(1000, ''));
+  expect(await parked).toEqual({ value: undefined, done: true });
+});
+
+test('next() rejects with any other close, parked or not', async () => {
+  const { q } = queue();
+  const parked = q.next();
+  q.close(new ConnectionClosed(1006, 'lost'));
+  await expect(parked).rejects.toMatchObject({ code: 1006 });
+  await expect(q.next()).rejects.toMatchObject({ code: 1006 });
+});
 
 test('hands messages out in order, to waiting receivers first', async () => {
   const { q } = queue();
