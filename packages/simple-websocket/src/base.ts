@@ -112,6 +112,8 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
   private readPaused = false;
   private eofFed = false;
   private corked = false;
+  /** A write happened this tick (corked or not); reset by the tick's uncork. */
+  private wroteThisTick = false;
   /** True when we sent the first close frame. */
   private closeInitiated = false;
   /** Set by the ping timer, cleared by any received data. */
@@ -294,9 +296,11 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
   protected abstract handleHandshakeError(error: unknown): void;
 
   /**
-   * Writes bytes in one `socket.write`, coalescing the writes of one tick
-   * with cork/uncork. `onFlushed` runs once the socket flushed them (with an
-   * error when it never will).
+   * Writes bytes in one `socket.write`. A lone reply (the first write of a
+   * tick, with no received message waiting to be answered next) goes out at
+   * once; otherwise writes are corked and leave together at the end of the
+   * tick, one writev for a burst. `onFlushed` runs once the socket flushed
+   * them (with an error when it never will).
    */
   protected write(bytes: Uint8Array, onFlushed?: (error?: Error | null) => void): boolean {
     const socket = this.socket;
@@ -306,9 +310,12 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
       return true;
     }
     if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      process.nextTick(Base.uncorkSocket, this);
+      if (!this.wroteThisTick) process.nextTick(Base.uncorkSocket, this);
+      if (this.wroteThisTick || this.queue.length > 0) {
+        this.corked = true;
+        socket.cork();
+      }
+      this.wroteThisTick = true;
     }
     return socket.write(bytes, onFlushed);
   }
@@ -488,10 +495,15 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
     // resolve only once the socket has flushed them: then they may be reused.
     // Flush now rather than at the end of the tick: usually the kernel takes
     // it all at once and the promise can resolve without waiting a round.
+    const socket = this.socket;
+    if (!this.corked) {
+      // Header and payload leave in one writev.
+      this.corked = true;
+      socket.cork();
+    }
     this.write(header);
     const flushed = deferred<void>();
     this.write(payload, (error) => (error ? flushed.reject(this.closedError()) : flushed.resolve()));
-    const socket = this.socket;
     if (this.corked && !socket.destroyed) {
       this.corked = false;
       socket.uncork();
@@ -676,6 +688,8 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
     (this as OwnedSocket)[kOwner]?.onDrain();
   }
   private static uncorkSocket(this: void, ws: Base): void {
+    ws.wroteThisTick = false;
+    if (!ws.corked) return;
     ws.corked = false;
     if (!ws.socket.destroyed) ws.socket.uncork();
   }

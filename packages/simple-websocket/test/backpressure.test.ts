@@ -2,6 +2,7 @@
  * Flow control both ways: a slow consumer pauses the socket instead of
  * buffering without bound, and send() waits for 'drain' when the peer is slow.
  */
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { Client, type Server } from '../src';
 import { openWs, startOurServer, startWsServer, until, type OurServer } from './helpers';
@@ -48,6 +49,29 @@ describe('backpressure', () => {
     } finally {
       clearInterval(sample);
       client.terminate();
+    }
+  });
+
+  test('a lone reply is written at once; a burst in one tick is corked into one write', async () => {
+    const ws = await startWsServer();
+    const received: string[] = [];
+    ws.wss.on('connection', (p: WebSocket) => p.on('message', (data: Buffer) => received.push(data.toString())));
+    try {
+      const client = await Client.connect(ws.url);
+      const socket = client.socket as Socket;
+      await new Promise((resolve) => setImmediate(resolve)); // a fresh tick: nothing written in it yet
+      void client.send('lone');
+      expect(socket.writableCorked).toBe(0); // nothing waits behind it: out now
+      void client.send('burst 1');
+      void client.send('burst 2');
+      expect(socket.writableCorked).toBe(1); // the rest of the tick leaves together
+      await new Promise((resolve) => process.nextTick(resolve));
+      expect(socket.writableCorked).toBe(0);
+      await until(() => received.length === 3, 5000, 'three messages');
+      expect(received).toEqual(['lone', 'burst 1', 'burst 2']);
+      await client.close();
+    } finally {
+      await ws.close();
     }
   });
 
