@@ -240,13 +240,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
    * {@link ConnectionClosed} otherwise (1006 connection lost, 1009, 1011, ...).
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
-    const queue = this.queue;
-    return {
-      next: () => queue.next(),
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+    return this.queue;
   }
 
   /** @internal The queue asks: does iteration end quietly after this close? */

@@ -36,7 +36,7 @@ function sizeOf(message: Message): number {
  * queued messages or waiting receivers. Closing it with an error lets the
  * queued messages out first, then rejects every receiver with that error.
  */
-export class MessageQueue {
+export class MessageQueue implements AsyncIterableIterator<Message> {
   // A plain array read from `head`: shift() on a long array is O(n).
   private items: Message[] = [];
   private head = 0;
@@ -116,6 +116,11 @@ export class MessageQueue {
     return new Promise<IteratorResult<Message, undefined>>((resolve, reject) => {
       this.addWaiter({ resolve: resolve as Waiter['resolve'], reject, timer: undefined, iterating: true });
     });
+  }
+
+  /** The queue is its own async iterator: `for await` over a connection costs no object of its own. */
+  [Symbol.asyncIterator](): this {
+    return this;
   }
 
   private addWaiter(waiter: Waiter): void {

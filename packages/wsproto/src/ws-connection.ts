@@ -7,6 +7,7 @@
  */
 import type { Connection, ConnectionState, ConnectionType } from './connection';
 import type { Event, Headers } from './events';
+import { LocalProtocolError } from './errors';
 import { trace, traceBytes, traceEvent, tracing } from './trace';
 import { Handshake } from './handshake';
 import type { ConnectionOptions } from './options';
@@ -25,7 +26,9 @@ import type { ConnectionOptions } from './options';
  * ```
  */
 export class WSConnection {
-  private readonly handshake: Handshake;
+  /** Until the connection opened and its handshake events were read; then null, so an open connection does not keep it. */
+  private handshake: Handshake | null;
+  private opened: Connection | null = null;
 
   constructor(type: ConnectionType, options: ConnectionOptions = {}) {
     this.handshake = new Handshake(type, options);
@@ -33,7 +36,7 @@ export class WSConnection {
 
   /** The handshake's state until it opens the connection, then the connection's. */
   get state(): ConnectionState {
-    return this.connection?.state ?? this.handshake.state;
+    return this.connection?.state ?? this.handshake!.state;
   }
 
   /**
@@ -45,7 +48,7 @@ export class WSConnection {
     if (tracing) trace('wsproto', 'WSConnection.receiveData', data === null ? 'EOF' : traceBytes(data));
     const connection = this.connection;
     if (connection !== null) connection.receiveData(data);
-    else this.handshake.receiveData(data);
+    else this.handshake!.receiveData(data);
   }
 
   /**
@@ -62,7 +65,17 @@ export class WSConnection {
    * without the generator, for a reader's hot loop.
    */
   nextEvent(): Event | null {
-    return this.handshake.nextEvent() ?? this.connection?.nextEvent() ?? null;
+    const handshake = this.handshake;
+    if (handshake !== null) {
+      const event = handshake.nextEvent();
+      if (event !== null) return event;
+      const connection = handshake.connection;
+      if (connection === null) return null;
+      // Open, and every handshake event handed out: the handshake is spent.
+      this.opened = connection;
+      this.handshake = null;
+    }
+    return this.opened!.nextEvent();
   }
 
   /**
@@ -74,7 +87,7 @@ export class WSConnection {
   send(event: Event): Uint8Array {
     if (tracing) trace('wsproto', 'WSConnection.send', traceEvent(event));
     const connection = this.connection;
-    return connection !== null ? connection.send(event) : this.handshake.send(event);
+    return connection !== null ? connection.send(event) : this.handshake!.send(event);
   }
 
   /**
@@ -85,16 +98,17 @@ export class WSConnection {
   sendv(event: Event): Uint8Array[] {
     if (tracing) trace('wsproto', 'WSConnection.sendv', traceEvent(event));
     const connection = this.connection;
-    return connection !== null ? connection.sendv(event) : [this.handshake.send(event)];
+    return connection !== null ? connection.sendv(event) : [this.handshake!.send(event)];
   }
 
   /** Server: a request already parsed by an outer HTTP layer (see {@link Handshake.initiateUpgradeConnection}). */
   initiateUpgradeConnection(headers: Headers, path: string): void {
     if (tracing) trace('wsproto', 'WSConnection.initiateUpgradeConnection', `GET ${path}, ${headers.length} headers`);
+    if (this.handshake === null) throw new LocalProtocolError('the connection is already open', 'WS_BAD_STATE');
     this.handshake.initiateUpgradeConnection(headers, path);
   }
 
   private get connection(): Connection | null {
-    return this.handshake.connection;
+    return this.opened ?? this.handshake!.connection;
   }
 }

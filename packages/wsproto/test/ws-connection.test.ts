@@ -115,8 +115,13 @@ describe('WSConnection: a client and a server in memory', () => {
   test('frame events cannot be sent during the handshake; handshake events cannot after it', () => {
     const server = new WSConnection(ConnectionType.SERVER);
     expect(() => server.send(new TextMessage({ data: 'too early' }))).toThrow(LocalProtocolError);
-    const { client } = pair();
+    const { client, server: open } = pair();
     expect(() => client.send(new Request({ host: 'h', target: '/' }))).toThrow(LocalProtocolError);
+    // Once open (and its handshake released), a second request is refused, not parsed.
+    expect(() => open.initiateUpgradeConnection(pairHeaders(['Host', 'h']), '/')).toThrow(
+      expect.objectContaining({ name: 'LocalProtocolError', code: 'WS_BAD_STATE' }),
+    );
+    expect(open.state).toBe(ConnectionState.OPEN);
   });
 
   test('a refused handshake: the server sends a 403 with a body, the client reads it', () => {
