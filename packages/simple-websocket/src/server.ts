@@ -42,33 +42,41 @@ export interface HandshakeRequest {
 const NONE: readonly string[] = Object.freeze([]);
 
 /**
- * The accepted request, kept small for the connection's whole life: Node's
- * flat `rawHeaders` (whose strings exist anyway) instead of a pair per
- * header, paired and lower-cased only when someone reads `headers`.
+ * The accepted request, kept small for the connection's whole life: its
+ * header names and values in one string (a string and an array per header
+ * were most of what an idle connection kept), paired and lower-cased only
+ * when someone reads `headers`. HTTP forbids line feeds in names and values,
+ * so one separates them unambiguously.
  */
 class KeptRequest implements HandshakeRequest {
-  private paired: Headers | null;
+  private paired: Headers | null = null;
   readonly subprotocols: readonly string[];
   readonly extensions: readonly string[];
 
   constructor(
     readonly path: string,
     readonly host: string,
-    headers: Headers | null,
-    private readonly raw: readonly string[] | null,
+    /** Names and values alternating, joined by '\n'; '' for none. */
+    private readonly packed: string,
     subprotocols: readonly string[],
     extensions: readonly string[],
   ) {
-    this.paired = headers;
     this.subprotocols = subprotocols.length > 0 ? subprotocols : NONE;
     this.extensions = extensions.length > 0 ? extensions : NONE;
   }
 
   get headers(): Headers {
     // As the core normalizes them: names lower-cased, values trimmed.
-    this.paired ??= pairHeaders(this.raw ?? NONE).map(([name, value]) => [name.toLowerCase(), value.trim()]);
+    this.paired ??= pairHeaders(this.packed === '' ? NONE : this.packed.split('\n')).map(([name, value]) => [name.toLowerCase(), value.trim()]);
     return this.paired;
   }
+}
+
+/** Header pairs as {@link KeptRequest} keeps them. */
+function packHeaders(headers: Headers): string {
+  const flat: string[] = [];
+  for (const [name, value] of headers) flat.push(name, value);
+  return flat.join('\n');
 }
 
 function isIncomingMessage(value: unknown): value is IncomingMessage {
@@ -182,8 +190,7 @@ export class Server extends Base {
     this.handshakeRequest = new KeptRequest(
       event.target,
       event.host,
-      raw === null ? event.extraHeaders : null,
-      raw,
+      raw === null ? packHeaders(event.extraHeaders) : raw.join('\n'),
       event.subprotocols,
       event.extensions as readonly string[],
     );

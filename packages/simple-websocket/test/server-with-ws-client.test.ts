@@ -115,7 +115,7 @@ describe.each([
   test('picks the first of its own subprotocols the client offered and keeps the request path', async () => {
     server = await startOurServer(form, echo, { subprotocols: ['chat.v2', 'chat.v1'], perMessageDeflate: deflate });
     client = await openWs(`${server.url}/rooms/7?user=ann`, ['chat.v1', 'chat.v2'], {
-      headers: { 'X-Token': 'abc' },
+      headers: { 'X-Token': 'abc', 'X-Empty': '', 'X-Spaced': 'a  b' },
       perMessageDeflate: deflate,
     });
     expect(client.protocol).toBe('chat.v2');
@@ -125,6 +125,10 @@ describe.each([
     expect(ws.request.path).toBe('/rooms/7?user=ann');
     expect(ws.request.subprotocols).toEqual(['chat.v1', 'chat.v2']);
     expect(ws.request.headers).toContainEqual(['x-token', 'abc']);
+    expect(ws.request.headers).toContainEqual(['x-empty', '']);
+    expect(ws.request.headers).toContainEqual(['x-spaced', 'a  b']);
+    expect(ws.request.headers).toContainEqual(['sec-websocket-version', '13']);
+    expect(ws.request.headers.every(([name]) => name === name.toLowerCase())).toBe(true);
     expect(ws.connected).toBe(true);
   });
 
