@@ -192,10 +192,8 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
    * Resolves when the socket has taken the bytes, after `'drain'` when its
    * buffer is full; rejects with {@link ConnectionClosed} once closing.
    * Concurrent sends go out whole, in call order. A binary payload over
-   * 16 KiB sent while the socket has nothing unflushed is written without a
-   * copy, and the promise resolves once the socket flushed it: change the
-   * array only after that. Behind unflushed bytes it is copied instead, so
-   * the send need not wait for them.
+   * 16 KiB is written without a copy and the promise resolves once the
+   * socket flushed it: change the array only after that.
    */
   send(data: string | Uint8Array): Promise<void> {
     if (tracing) trace('simple-websocket', 'Base.send', typeof data === 'string' ? `text ${data.length} chars` : `binary ${data.byteLength} B`);
@@ -480,18 +478,17 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
     if (parts.length === 1) return this.settleWrite(this.write(parts[0]));
     const header = parts[0];
     const payload = parts[1];
-    if (header.byteLength + payload.byteLength <= JOIN_MAX || this.socket.writableLength > 0) {
-      // A small frame: one copy costs less than a second write. A large one
-      // behind unflushed bytes: a copy costs less than waiting for their flush.
+    if (header.byteLength + payload.byteLength <= JOIN_MAX) {
+      // A small frame: one copy costs less than a second write.
       const frame = Buffer.allocUnsafe(header.byteLength + payload.byteLength);
       frame.set(header, 0);
       frame.set(payload, header.byteLength);
       return this.settleWrite(this.write(frame));
     }
-    // A large payload on an idle socket goes out as the caller's own bytes,
-    // not copied, so resolve only once the socket has flushed them: then they
-    // may be reused. Flush now rather than at the end of the tick: usually the
-    // kernel takes it all at once and the promise can resolve at once.
+    // A large payload goes out as the caller's own bytes, not copied, so
+    // resolve only once the socket has flushed them: then they may be reused.
+    // Flush now rather than at the end of the tick: usually the kernel takes
+    // it all at once and the promise can resolve without waiting a round.
     const socket = this.socket;
     if (!this.corked) {
       // Header and payload leave in one writev.
