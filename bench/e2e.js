@@ -8,7 +8,8 @@
 // before that, default 500), BENCH_ROUNDS (default 5), BENCH_IDLE (idle
 // connections, default 5000), E2E_ONLY (comma-separated measure ids:
 // prints, writes no report), E2E_PROF (a directory: every server runs
-// with --cpu-prof there; such figures are not comparable).
+// with --cpu-prof there, sampling every E2E_PROF_INTERVAL µs if set; such
+// figures are not comparable).
 // Every child is killed when this process exits.
 'use strict';
 const { fork } = require('node:child_process');
@@ -120,6 +121,7 @@ async function runOne(impl, measure, round) {
   const execArgv = ['--expose-gc'];
   if (process.env.E2E_PROF) {
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${process.env.E2E_PROF}`, `--cpu-prof-name=${impl.name}-${measure.id}-${round}.cpuprofile`);
+    if (process.env.E2E_PROF_INTERVAL) execArgv.push(`--cpu-prof-interval=${process.env.E2E_PROF_INTERVAL}`);
   }
   const server = spawn('e2e-server.js', [impl.name], impl.env, execArgv);
   let load = null;
