@@ -376,11 +376,14 @@ export class FrameDecoder {
       if (n <= TINY_PAYLOAD && first.length - this.pos >= n) {
         // A few bytes: copied out (and unmasked) in one pass beats making a view.
         out = new Uint8Array(n);
-        const w = this.masked ? this.maskWord : 0;
         const at = this.pos;
-        const p = this.maskPhase;
-        // Key byte k is bits 31-24 of the big-endian word for k = 0, 7-0 for k = 3.
-        for (let i = 0; i < n; i++) out[i] = first[at + i] ^ ((w >>> (24 - (((p + i) & 3) << 3))) & 0xff);
+        if (this.masked) {
+          const key = this.keyBytes();
+          const p = this.maskPhase;
+          for (let i = 0; i < n; i++) out[i] = first[at + i] ^ key[(p + i) & 3];
+        } else {
+          for (let i = 0; i < n; i++) out[i] = first[at + i];
+        }
         this.consume(n);
       } else if (first.length - this.pos >= n) {
         // One chunk holds it: a view, unmasked in place.
@@ -856,9 +859,8 @@ export class FrameProtocol {
 
   /**
    * A text frame of at most 123 bytes: encoded into shared scratch, then
-   * copied (and masked) into a frame of its exact size. A frame that small
-   * lives on V8's heap, which is cheaper than any buffer pool, and the copy
-   * is cheaper than the views an in-place encode needs.
+   * copied (and masked) into a frame of its exact size. One allocation; the
+   * copy is cheaper than the views an in-place encode needs.
    */
   private encodeShortText(opcode: Opcode, fin: boolean, text: string): Uint8Array {
     const length = text.length === 0 ? 0 : textEncoder.encodeInto(text, textScratch).written;
