@@ -19,12 +19,12 @@ export interface RequestInit {
   /** The request target: path and query, e.g. `/chat?room=1`. */
   target: string;
   /** Subprotocols offered (client) or received (server), in preference order. */
-  subprotocols?: string[];
+  subprotocols?: readonly string[];
   /**
    * Client side: extension objects to offer. Server side (received): the raw
    * `Sec-WebSocket-Extensions` offers, one string per offer.
    */
-  extensions?: Extension[] | string[];
+  extensions?: readonly Extension[] | readonly string[];
   /** Headers beyond the handshake's own. Received requests carry all headers here. */
   extraHeaders?: Headers;
 }

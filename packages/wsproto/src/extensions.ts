@@ -4,7 +4,7 @@
  * @module
  */
 import { Compressor, Decompressor, InflateLimitExceeded, SYNC_TAIL } from './compressor';
-import { concatBytes } from './utilities';
+import { concatBytes, EMPTY_BYTES } from './utilities';
 import { LocalProtocolError, ParseFailed } from './errors';
 import { Opcode, RSV1 } from './frame-protocol';
 
@@ -262,7 +262,7 @@ export class PerMessageDeflate implements Extension {
       // The frame layer may reuse or unmask its buffers in place: keep a copy.
       this.inbound.push(data.slice());
     }
-    return EMPTY;
+    return EMPTY_BYTES;
   }
 
   /** At the message end, appends the sync tail (RFC 7692 7.2.2) and inflates, bounded by `limit`. */
@@ -310,4 +310,3 @@ export class PerMessageDeflate implements Extension {
   }
 }
 
-const EMPTY = new Uint8Array(0);

@@ -11,7 +11,7 @@ import type { Extension } from './extensions';
 import { applyMask, copyMasked, gatherMasked } from './mask';
 import { DEFAULT_OPTIONS } from './options';
 import { trace, traceBytes, tracing } from './trace';
-import { concatBytes, defaultRandom, type RandomSource } from './utilities';
+import { concatBytes, defaultRandom, EMPTY_BYTES, type RandomSource } from './utilities';
 
 /** Frame opcodes (RFC 6455 5.2). */
 export enum Opcode {
@@ -55,7 +55,6 @@ export const MAX_CONTROL_PAYLOAD = 125;
 /** Largest close reason in bytes: the control payload minus the 2-byte code (RFC 6455 5.5.1). */
 export const MAX_CLOSE_REASON = 123;
 
-const EMPTY = new Uint8Array(0);
 const NO_EXTENSIONS: Extension[] = [];
 /**
  * Scratch memory shared by every connection, for work that finishes within
@@ -370,7 +369,7 @@ export class FrameDecoder {
     if (this.available < n) return null;
     let out: Uint8Array;
     if (n === 0) {
-      out = EMPTY;
+      out = EMPTY_BYTES;
     } else {
       const first = this.chunks[this.head];
       if (n <= TINY_PAYLOAD && first.length - this.pos >= n) {
@@ -464,12 +463,12 @@ export class FrameDecoder {
     }
     if (this.head === this.count) {
       // Drained: reuse the slots (cheaper than truncating), dropping references.
-      for (let i = 0; i < this.count; i++) chunks[i] = EMPTY;
+      for (let i = 0; i < this.count; i++) chunks[i] = EMPTY_BYTES;
       this.head = 0;
       this.count = 0;
     } else if (this.head > 64) {
       chunks.copyWithin(0, this.head, this.count);
-      for (let i = this.count - this.head; i < this.count; i++) chunks[i] = EMPTY;
+      for (let i = this.count - this.head; i < this.count; i++) chunks[i] = EMPTY_BYTES;
       this.count -= this.head;
       this.head = 0;
     }
@@ -540,7 +539,7 @@ export class FrameProtocol {
 
   constructor(init: FrameProtocolInit) {
     this.client = init.client;
-    const enabled = init.extensions?.filter((e) => e.enabled()) ?? [];
+    const enabled = init.extensions !== undefined && init.extensions.length > 0 ? init.extensions.filter((e) => e.enabled()) : NO_EXTENSIONS;
     this.extensions = enabled.length > 0 ? enabled : NO_EXTENSIONS;
     this.maxMessageSize = init.maxMessageSize ?? DEFAULT_OPTIONS.maxMessageSize;
     this.maxFragments = init.maxFragments ?? DEFAULT_OPTIONS.maxFragments;
@@ -752,7 +751,7 @@ export class FrameProtocol {
    *
    * @throws LocalProtocolError(WS_BAD_EVENT) for a payload over 125 bytes
    */
-  ping(payload: Uint8Array = EMPTY): Uint8Array {
+  ping(payload: Uint8Array = EMPTY_BYTES): Uint8Array {
     return this.control(Opcode.PING, payload);
   }
 
@@ -761,7 +760,7 @@ export class FrameProtocol {
    *
    * @throws LocalProtocolError(WS_BAD_EVENT) for a payload over 125 bytes
    */
-  pong(payload: Uint8Array = EMPTY): Uint8Array {
+  pong(payload: Uint8Array = EMPTY_BYTES): Uint8Array {
     return this.control(Opcode.PONG, payload);
   }
 
@@ -775,7 +774,7 @@ export class FrameProtocol {
     if (code === undefined || code === 1005) {
       // 1005 (NO_STATUS_RCVD) means: no code on the wire.
       if (reason !== '') throw new LocalProtocolError('a close reason needs a close code', 'WS_BAD_EVENT');
-      return this.buildFrame(Opcode.CLOSE, 0, true, EMPTY);
+      return this.buildFrame(Opcode.CLOSE, 0, true, EMPTY_BYTES);
     }
     // RFC 6455 7.4.1: only registered, sendable codes.
     if (!Number.isInteger(code) || !isValidCloseCode(code)) {

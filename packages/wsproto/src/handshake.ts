@@ -19,7 +19,7 @@ import type { Extension } from './extensions';
 import { HttpParseError, HttpParser } from './http-parser';
 import { DEFAULT_OPTIONS, type ConnectionOptions } from './options';
 import { trace, tracing } from './trace';
-import { concatBytes, generateAcceptToken, generateNonce, splitCommaHeader } from './utilities';
+import { concatBytes, EMPTY_BYTES, generateAcceptToken, generateNonce, splitCommaHeader } from './utilities';
 
 /** The only WebSocket version (RFC 6455 4.1). */
 const WEBSOCKET_VERSION = '13';
@@ -99,8 +99,10 @@ export class Handshake {
   private readonly type: ConnectionType;
   private readonly options: ConnectionOptions;
   private phase = Phase.IDLE;
+  /** Server: made when the first request bytes arrive (an upgrade handed in parsed needs none). */
   private parser: HttpParser | null = null;
-  private readonly queue: Event[] = [];
+  /** Events not yet taken; made on the first one (a server only ever queues its Request). */
+  private queue: Event[] | null = null;
   private trailing: Uint8Array[] = [];
   private eof = false;
   /** Server: bytes of a request have arrived (so it cannot be handed in parsed). */
@@ -112,7 +114,6 @@ export class Handshake {
   constructor(type: ConnectionType, options: ConnectionOptions = {}) {
     this.type = type;
     this.options = options;
-    if (type === ConnectionType.SERVER) this.parser = this.newParser();
   }
 
   /** CONNECTING → OPEN, or → REJECTING → CLOSED. */
@@ -130,7 +131,7 @@ export class Handshake {
    * the state is OPEN they have been handed to {@link connection}.
    */
   get trailingData(): Uint8Array {
-    return concatBytes(this.trailing);
+    return this.trailing.length === 0 ? EMPTY_BYTES : concatBytes(this.trailing);
   }
 
   /**
@@ -173,7 +174,8 @@ export class Handshake {
 
   /** The next queued event, or null: {@link events} without the generator. */
   nextEvent(): Event | null {
-    return this.queue.length > 0 ? (this.queue.shift() as Event) : null;
+    const queue = this.queue;
+    return queue !== null && queue.length > 0 ? (queue.shift() as Event) : null;
   }
 
   /**
@@ -228,14 +230,19 @@ export class Handshake {
       throw new LocalProtocolError(`cannot initiate an upgrade in handshake state ${this.phase}`, 'WS_BAD_STATE');
     }
     this.dropParser();
-    const normalized: Headers = headers.map(([name, value]) => [name.toLowerCase(), value.trim()]);
+    // Copy only when needed: a caller that normalized already (ours does) costs nothing more.
+    const normalized = headers.every(isNormalized) ? headers : headers.map(([name, value]) => [name.toLowerCase(), value.trim()] as [string, string]);
     this.acceptRequest('GET', 1, 1, path, normalized);
   }
 
   // Server side.
 
   private receiveRequest(data: Uint8Array | null): void {
-    const parser = this.parser as HttpParser;
+    if (data === null && this.parser === null) {
+      this.to(Phase.CLOSED); // a probe or a closed connection, not an error
+      return;
+    }
+    const parser = (this.parser ??= this.newParser());
     let rest: Uint8Array;
     try {
       if (data === null) {
@@ -269,7 +276,7 @@ export class Handshake {
     }
     this.received = keep;
     if (tracing) trace('wsproto', 'Handshake.acceptRequest', `${method} ${target} passes RFC 6455 4.2.1`);
-    this.queue.push(request);
+    this.push(request);
     this.to(Phase.REQUEST_RECEIVED);
   }
 
@@ -279,11 +286,7 @@ export class Handshake {
     checkHeaders(event.extraHeaders);
     const token = generateAcceptToken(received.key);
     if (tracing) trace('wsproto', 'generateAcceptToken', `${received.key} -> ${token}`);
-    const headers: Headers = [
-      ['Upgrade', 'websocket'],
-      ['Connection', 'Upgrade'],
-      ['Sec-WebSocket-Accept', token],
-    ];
+    const head = ['Upgrade', 'websocket', 'Connection', 'Upgrade', 'Sec-WebSocket-Accept', token];
     if (event.subprotocol !== null) {
       if (!received.subprotocols.includes(event.subprotocol)) {
         throw new LocalProtocolError(
@@ -291,12 +294,11 @@ export class Handshake {
           'WS_BAD_EVENT',
         );
       }
-      headers.push(['Sec-WebSocket-Protocol', event.subprotocol]);
+      head.push('Sec-WebSocket-Protocol', event.subprotocol);
     }
     const { accepted, header } = negotiateExtensions(received.extensionOffers, event.extensions);
-    if (header !== '') headers.push(['Sec-WebSocket-Extensions', header]);
-    headers.push(...event.extraHeaders);
-    const bytes = encodeHead('HTTP/1.1 101 Switching Protocols', headers);
+    if (header !== '') head.push('Sec-WebSocket-Extensions', header);
+    const bytes = encodeHead('HTTP/1.1 101 Switching Protocols', event.extraHeaders, head);
     if (tracing) trace('wsproto', 'Handshake.sendAccept', '101 Switching Protocols');
     this.open(accepted);
     return bytes;
@@ -388,7 +390,7 @@ export class Handshake {
         this.acceptResponse(parser.headers);
         return;
       }
-      this.queue.push(new RejectConnection({ statusCode: parser.statusCode, headers: parser.headers, hasBody: parser.hasBody }));
+      this.push(new RejectConnection({ statusCode: parser.statusCode, headers: parser.headers, hasBody: parser.hasBody }));
       if (!parser.hasBody) {
         this.dropParser();
         this.to(Phase.CLOSED);
@@ -399,11 +401,11 @@ export class Handshake {
     if (this.phase === Phase.REJECT_BODY) {
       const body = parser.takeBody();
       if (parser.messageComplete) {
-        this.queue.push(new RejectData({ data: body ?? new Uint8Array(0), bodyFinished: true }));
+        this.push(new RejectData({ data: body ?? new Uint8Array(0), bodyFinished: true }));
         this.dropParser();
         this.to(Phase.CLOSED);
       } else if (body !== null) {
-        this.queue.push(new RejectData({ data: body, bodyFinished: false }));
+        this.push(new RejectData({ data: body, bodyFinished: false }));
       }
     }
   }
@@ -442,7 +444,7 @@ export class Handshake {
       }
       accepted.push(ext);
     }
-    this.queue.push(new AcceptConnection({ subprotocol, extensions: accepted, extraHeaders: headers }));
+    this.push(new AcceptConnection({ subprotocol, extensions: accepted, extraHeaders: headers }));
     this.open(accepted);
   }
 
@@ -450,13 +452,19 @@ export class Handshake {
 
   private open(extensions: Extension[]): void {
     const trailingData = this.trailingData;
-    this.trailing = trailingData.length > 0 ? [trailingData] : [];
-    this._connection = new Connection({ ...this.options, type: this.type, extensions, trailingData });
+    if (this.trailing.length > 1) this.trailing = [trailingData];
+    const { maxMessageSize, maxFragments, random } = this.options;
+    this._connection = new Connection({ type: this.type, maxMessageSize, maxFragments, random, extensions, trailingData });
     if (this.eof) this._connection.receiveData(null);
     // The request's details are spent: an open connection should not carry them.
     this.received = null;
     this.sent = null;
     this.to(Phase.OPEN);
+  }
+
+  private push(event: Event): void {
+    if (this.queue === null) this.queue = [event];
+    else this.queue.push(event);
   }
 
   /** Server: the peer's request failed; the refusal (eventHint) is owed. */
@@ -529,28 +537,114 @@ function checkRequest(
 ): Request {
   if (method !== 'GET') throw refuse(`the handshake must be a GET, not ${method}`, 405, [['Allow', 'GET']]);
   if (major < 1 || (major === 1 && minor < 1)) throw refuse(`the handshake needs HTTP/1.1, not ${major}.${minor}`, 400);
-  const host = values(headers, 'host');
-  if (host.length !== 1) throw refuse(host.length === 0 ? 'the Host header is missing' : 'more than one Host header', 400);
-  if (!tokens(headers, 'upgrade').includes('websocket')) throw refuse('the Upgrade header lacks "websocket"', 400);
-  if (!tokens(headers, 'connection').includes('upgrade')) throw refuse('the Connection header lacks "upgrade"', 400);
-  // A body would be read as frames by one side and as HTTP by the other.
-  const length = values(headers, 'content-length');
-  if (values(headers, 'transfer-encoding').length > 0 || length.some((v) => v !== '0')) {
-    throw refuse('the handshake request must not have a body', 400);
+  // One pass over the headers, no arrays made for the ones that must appear once.
+  let host = '';
+  let hosts = 0;
+  let upgrade = false;
+  let connection = false;
+  let body = false;
+  let key = '';
+  let keys = 0;
+  let version = '';
+  let versions = 0;
+  let subprotocols: string[] | null = null;
+  let extensionOffers: string[] | null = null;
+  for (let i = 0; i < headers.length; i++) {
+    const value = headers[i][1];
+    switch (headers[i][0]) {
+      case 'host':
+        host = value;
+        hosts++;
+        break;
+      case 'upgrade':
+        upgrade ||= hasToken(value, 'websocket');
+        break;
+      case 'connection':
+        connection ||= hasToken(value, 'upgrade');
+        break;
+      case 'transfer-encoding':
+        body = true;
+        break;
+      case 'content-length':
+        body ||= value !== '0';
+        break;
+      case 'sec-websocket-key':
+        key = value;
+        keys++;
+        break;
+      case 'sec-websocket-version':
+        version = value;
+        versions++;
+        break;
+      case 'sec-websocket-protocol':
+        subprotocols = subprotocols === null ? splitCommaHeader(value) : subprotocols.concat(splitCommaHeader(value));
+        break;
+      case 'sec-websocket-extensions':
+        extensionOffers = extensionOffers === null ? splitExtensionList(value) : extensionOffers.concat(splitExtensionList(value));
+        break;
+    }
   }
-  const key = values(headers, 'sec-websocket-key');
-  if (key.length !== 1) throw refuse(key.length === 0 ? 'Sec-WebSocket-Key is missing' : 'more than one Sec-WebSocket-Key', 400);
-  if (!NONCE.test(key[0])) throw refuse('Sec-WebSocket-Key is not the base64 of 16 bytes', 400);
-  const version = values(headers, 'sec-websocket-version');
-  if (version.length !== 1 || version[0] !== WEBSOCKET_VERSION) {
+  if (hosts !== 1) throw refuse(hosts === 0 ? 'the Host header is missing' : 'more than one Host header', 400);
+  if (!upgrade) throw refuse('the Upgrade header lacks "websocket"', 400);
+  if (!connection) throw refuse('the Connection header lacks "upgrade"', 400);
+  // A body would be read as frames by one side and as HTTP by the other.
+  if (body) throw refuse('the handshake request must not have a body', 400);
+  if (keys !== 1) throw refuse(keys === 0 ? 'Sec-WebSocket-Key is missing' : 'more than one Sec-WebSocket-Key', 400);
+  if (!NONCE.test(key)) throw refuse('Sec-WebSocket-Key is not the base64 of 16 bytes', 400);
+  if (versions !== 1 || version !== WEBSOCKET_VERSION) {
     throw refuse('Sec-WebSocket-Version must be 13', 426, [['Sec-WebSocket-Version', WEBSOCKET_VERSION]]);
   }
-  const subprotocols = values(headers, 'sec-websocket-protocol').flatMap(splitCommaHeader);
-  const extensionOffers = values(headers, 'sec-websocket-extensions').flatMap(splitExtensionList);
-  keep.key = key[0];
-  keep.subprotocols = subprotocols;
-  keep.extensionOffers = extensionOffers;
-  return new Request({ host: host[0], target, subprotocols, extensions: extensionOffers, extraHeaders: headers });
+  keep.key = key;
+  keep.subprotocols = subprotocols ?? NO_STRINGS;
+  keep.extensionOffers = extensionOffers ?? NO_STRINGS;
+  return new Request({ host, target, subprotocols: keep.subprotocols, extensions: keep.extensionOffers, extraHeaders: headers });
+}
+
+/** Shared by requests that offer no subprotocol or extension. */
+const NO_STRINGS: readonly string[] = Object.freeze([]);
+
+/**
+ * Whether the comma-separated list `value` holds `token` (lower-case), in
+ * any ASCII case, with whitespace around items ignored. Scans in place.
+ */
+function hasToken(value: string, token: string): boolean {
+  let start = 0;
+  while (start <= value.length) {
+    let end = value.indexOf(',', start);
+    if (end < 0) end = value.length;
+    let a = start;
+    let b = end;
+    while (a < b && isWhitespace(value.charCodeAt(a))) a++;
+    while (b > a && isWhitespace(value.charCodeAt(b - 1))) b--;
+    if (b - a === token.length) {
+      let i = 0;
+      while (i < token.length && (value.charCodeAt(a + i) | 0x20) === token.charCodeAt(i)) i++;
+      if (i === token.length) return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
+/** What `String.prototype.trim` strips (ECMAScript WhiteSpace and LineTerminator). */
+function isWhitespace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return (
+    c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 ||
+    c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+  );
+}
+
+/** A header pair as the core keeps them: name lower-case, value trimmed. */
+function isNormalized(header: readonly [string, string]): boolean {
+  const name = header[0];
+  const value = header[1];
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a) || c >= 0x80) return false;
+  }
+  return value.length === 0 || (!isWhitespace(value.charCodeAt(0)) && !isWhitespace(value.charCodeAt(value.length - 1)));
 }
 
 /**
@@ -563,6 +657,7 @@ function negotiateExtensions(
   offers: readonly string[],
   supported: readonly Extension[],
 ): { accepted: Extension[]; header: string } {
+  if (offers.length === 0 || supported.length === 0) return { accepted: [], header: '' };
   const accepted: Extension[] = [];
   const answers: string[] = [];
   for (const offer of offers) {
@@ -623,28 +718,51 @@ const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
 
 /**
- * The head's bytes: start line, header lines, blank line. Checks each header
- * so that a value cannot smuggle in another line.
+ * The head's bytes: start line, header lines (`leading`, a flat name/value
+ * list, then `headers`), blank line. Checks each header so that a value
+ * cannot smuggle in another line.
  */
-function encodeHead(startLine: string, headers: Headers): Uint8Array {
+function encodeHead(startLine: string, headers: Headers, leading: readonly string[] = NO_STRINGS): Uint8Array {
   if (!FIELD_VALUE.test(startLine)) throw new LocalProtocolError('the start line has forbidden characters', 'WS_BAD_EVENT');
-  checkHeaders(headers);
-  let text = `${startLine}\r\n`;
-  for (const [name, value] of headers) text += `${name}: ${value}\r\n`;
-  text += '\r\n';
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  let length = startLine.length + 4;
+  for (let i = 0; i + 1 < leading.length; i += 2) length += checkHeader(leading[i], leading[i + 1]);
+  for (let i = 0; i < headers.length; i++) length += checkHeader(headers[i][0], headers[i][1]);
+  // Written straight into the bytes: each character is one byte (checked above).
+  const bytes = new Uint8Array(length);
+  let at = writeLatin1(bytes, 0, startLine, CRLF);
+  for (let i = 0; i + 1 < leading.length; i += 2) {
+    at = writeLatin1(bytes, at, leading[i], ': ');
+    at = writeLatin1(bytes, at, leading[i + 1], CRLF);
+  }
+  for (let i = 0; i < headers.length; i++) {
+    at = writeLatin1(bytes, at, headers[i][0], ': ');
+    at = writeLatin1(bytes, at, headers[i][1], CRLF);
+  }
+  writeLatin1(bytes, at, CRLF, '');
   return bytes;
+}
+
+const CRLF = '\r\n';
+
+/** Writes `text` then `end` as one byte per character; returns the offset after them. */
+function writeLatin1(bytes: Uint8Array, at: number, text: string, end: string): number {
+  for (let i = 0; i < text.length; i++) bytes[at++] = text.charCodeAt(i);
+  for (let i = 0; i < end.length; i++) bytes[at++] = end.charCodeAt(i);
+  return at;
 }
 
 /** Header names must be tokens and values single lines of bytes. */
 function checkHeaders(headers: Headers): void {
-  for (const [name, value] of headers) {
-    if (!TOKEN.test(name)) throw new LocalProtocolError(`header name ${JSON.stringify(name)} is not a token`, 'WS_BAD_EVENT');
-    if (!FIELD_VALUE.test(value)) {
-      throw new LocalProtocolError(`header ${name} has a value with forbidden characters`, 'WS_BAD_EVENT');
-    }
+  for (let i = 0; i < headers.length; i++) checkHeader(headers[i][0], headers[i][1]);
+}
+
+/** Checks one header; returns the bytes of its line (`name: value` CRLF). */
+function checkHeader(name: string, value: string): number {
+  if (!TOKEN.test(name)) throw new LocalProtocolError(`header name ${JSON.stringify(name)} is not a token`, 'WS_BAD_EVENT');
+  if (!FIELD_VALUE.test(value)) {
+    throw new LocalProtocolError(`header ${name} has a value with forbidden characters`, 'WS_BAD_EVENT');
   }
+  return name.length + value.length + 4;
 }
 
 /** Reason phrases for the statuses a handshake refusal commonly uses. */

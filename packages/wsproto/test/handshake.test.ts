@@ -168,6 +168,23 @@ describe('server: a valid request', () => {
     expect(req.extraHeaders).toContainEqual(['x-padded', 'spaced out']);
   });
 
+  test('a token must be a whole list item: "upgrade-ish" or "websockets" do not count', () => {
+    for (const [header, value] of [
+      ['Connection', 'upgrade-ish'],
+      ['Connection', 'keep-alive upgrade'],
+      ['Upgrade', 'websockets'],
+      ['Upgrade', 'web socket'],
+    ]) {
+      const hs = new Handshake(ConnectionType.SERVER);
+      const error = thrown(() => hs.receiveData(bytes(request({ [header]: value }))));
+      expect(error).toMatchObject({ code: 'WS_BAD_HANDSHAKE', eventHint: { statusCode: 400 } });
+    }
+    // Tabs and spaces around an item, and any ASCII case, are fine.
+    const hs = new Handshake(ConnectionType.SERVER);
+    hs.receiveData(bytes(request({ Upgrade: '\tWEBsocket\t', Connection: 'close ,\tuPgRaDe ,' })));
+    expect(drain(hs)[0]).toBeInstanceOf(Request);
+  });
+
   test('subprotocols and extension offers from every header line are gathered in order', () => {
     const hs = new Handshake(ConnectionType.SERVER);
     const head = request({ 'Sec-WebSocket-Protocol': 'one, two' }).replace(
@@ -466,6 +483,21 @@ describe('server: initiateUpgradeConnection (the request was parsed elsewhere)',
     const out = text(hs.send(new AcceptConnection({ subprotocol: 'chat' })));
     expect(out).toContain(`Sec-WebSocket-Accept: ${RFC_ACCEPT}\r\n`);
     expect(hs.state).toBe(ConnectionState.OPEN);
+  });
+
+  test('headers handed in with upper-case names or padded values are normalized; normalized ones are used as given', () => {
+    const padded = pairHeaders(rawHeaders).map(([n, v]): [string, string] => [n, n === 'Host' ? ` ${v}\t` : v]);
+    const hs = new Handshake(ConnectionType.SERVER);
+    hs.initiateUpgradeConnection(padded, '/');
+    const req = drain(hs)[0] as Request;
+    expect(req.host).toBe('server.example.com');
+    expect(req.extraHeaders[0]).toEqual(['host', 'server.example.com']);
+    expect(padded[0]).toEqual(['Host', ' server.example.com\t']); // the caller's array is not changed
+
+    const normalized = req.extraHeaders;
+    const again = new Handshake(ConnectionType.SERVER);
+    again.initiateUpgradeConnection(normalized, '/');
+    expect((drain(again)[0] as Request).extraHeaders).toBe(normalized);
   });
 
   test("Node's head bytes (frames) passed to receiveData afterwards reach the Connection", () => {

@@ -3,8 +3,24 @@ import fc from 'fast-check';
 import { ACCEPT_GUID, generateAcceptToken, generateNonce } from '../src/utilities';
 import { sha1 } from '../src/sha1';
 
+/** Characters up to U+017F: ASCII, Latin-1 (one byte in a header, two in UTF-8) and a little beyond. */
+const latin1AndBeyond = fc.integer({ min: 0, max: 0x17f }).map((code) => String.fromCharCode(code));
+
 describe('generateAcceptToken', () => {
   it('gives the accept value of RFC 6455 section 1.3', () => {
+    expect(generateAcceptToken('dGhlIHNhbXBsZSBub25jZQ==')).toBe('s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+  });
+
+  it('agrees with node:crypto for any key: ASCII, non-ASCII and long ones', () => {
+    const expected = (key: string) => createHash('sha1').update(key + ACCEPT_GUID).digest('base64');
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 100 }), fc.string({ unit: latin1AndBeyond, maxLength: 100 })), (key) => {
+        expect(generateAcceptToken(key)).toBe(expected(key));
+      }),
+      { numRuns: 500 },
+    );
+    // Back to back, so no state of one hash leaks into the next.
+    expect(generateAcceptToken('x'.repeat(200))).toBe(expected('x'.repeat(200)));
     expect(generateAcceptToken('dGhlIHNhbXBsZSBub25jZQ==')).toBe('s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
   });
 
