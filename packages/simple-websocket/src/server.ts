@@ -79,6 +79,40 @@ function packHeaders(headers: Headers): string {
   return flat.join('\n');
 }
 
+/**
+ * Node's flat `rawHeaders` as the core's pairs, already as the core keeps
+ * them (names lower-case, values trimmed), so it need not copy them again.
+ */
+function normalizedPairs(raw: readonly string[]): Headers {
+  const out: Headers = new Array<[string, string]>(raw.length >>> 1);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i];
+    out[i >>> 1] = [LOWER_CASE.get(name) ?? name.toLowerCase(), raw[i + 1].trim()];
+  }
+  return out;
+}
+
+/** The usual spellings of the usual handshake headers, lower-cased once rather than per request. */
+const LOWER_CASE = new Map(
+  [
+    'Host',
+    'Upgrade',
+    'Connection',
+    'Origin',
+    'User-Agent',
+    'Sec-WebSocket-Key',
+    'Sec-WebSocket-Version',
+    'Sec-WebSocket-Extensions',
+    'Sec-WebSocket-Protocol',
+    'Cookie',
+    'Authorization',
+    'Accept-Encoding',
+    'Accept-Language',
+    'Cache-Control',
+    'Pragma',
+  ].map((name) => [name, name.toLowerCase()]),
+);
+
 function isIncomingMessage(value: unknown): value is IncomingMessage {
   return typeof value === 'object' && value !== null && Array.isArray((value as IncomingMessage).rawHeaders);
 }
@@ -169,8 +203,7 @@ export class Server extends Base {
     const opened = this.whenOpen(null);
     this.rawHeaders = req.rawHeaders;
     try {
-      // The core lower-cases and trims the names and values itself.
-      this.conn.initiateUpgradeConnection(pairHeaders(req.rawHeaders), req.url ?? '/');
+      this.conn.initiateUpgradeConnection(normalizedPairs(req.rawHeaders), req.url ?? '/');
       this.handleEvents();
     } catch (error) {
       this.handleHandshakeError(error);
