@@ -72,6 +72,17 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+// Bits of Base.flags.
+const EVENTS_HELD = 1 << 0;
+const READ_PAUSED = 1 << 1;
+const EOF_FED = 1 << 2;
+const CORKED = 1 << 3;
+const WROTE_THIS_TICK = 1 << 4;
+const CLOSE_INITIATED = 1 << 5;
+const AWAITING_PEER = 1 << 6;
+/** The shared 'drain' listener is on the socket. */
+const DRAIN_LISTENED = 1 << 7;
+
 /** Frames up to this size are joined into one buffer before writing (see Base.sendEvent). */
 const JOIN_MAX = 16 * 1024;
 
@@ -107,17 +118,8 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
   /** Pieces of a fragmented message; null between messages (most messages come whole). */
   private parts: Message[] | null = null;
   private partsBytes = 0;
-  /** The queue filled up mid-way: the core may hold more events (see handleEvents). */
-  private eventsHeld = false;
-  private readPaused = false;
-  private eofFed = false;
-  private corked = false;
-  /** A write happened this tick (corked or not); reset by the tick's uncork. */
-  private wroteThisTick = false;
-  /** True when we sent the first close frame. */
-  private closeInitiated = false;
-  /** Set by the ping timer, cleared by any received data. */
-  private awaitingPeer = false;
+  /** The yes/no facts below, one bit each: an idle connection is mostly its fields. */
+  private flags = 0;
   /** Why we dropped the socket ourselves, for the 1006 reason. */
   private dropReason = '';
   private socketError: Error | undefined;
@@ -127,6 +129,29 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
   private pingTimer: NodeJS.Timeout | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
   private handshakeTimer: NodeJS.Timeout | null = null;
+
+  /** The queue filled up mid-way: the core may hold more events (see handleEvents). */
+  private get eventsHeld(): boolean { return (this.flags & EVENTS_HELD) !== 0; }
+  private set eventsHeld(on: boolean) { this.setFlag(EVENTS_HELD, on); }
+  private get readPaused(): boolean { return (this.flags & READ_PAUSED) !== 0; }
+  private set readPaused(on: boolean) { this.setFlag(READ_PAUSED, on); }
+  private get eofFed(): boolean { return (this.flags & EOF_FED) !== 0; }
+  private set eofFed(on: boolean) { this.setFlag(EOF_FED, on); }
+  private get corked(): boolean { return (this.flags & CORKED) !== 0; }
+  private set corked(on: boolean) { this.setFlag(CORKED, on); }
+  /** A write happened this tick (corked or not); reset by the tick's uncork. */
+  private get wroteThisTick(): boolean { return (this.flags & WROTE_THIS_TICK) !== 0; }
+  private set wroteThisTick(on: boolean) { this.setFlag(WROTE_THIS_TICK, on); }
+  /** True when we sent the first close frame. */
+  private get closeInitiated(): boolean { return (this.flags & CLOSE_INITIATED) !== 0; }
+  private set closeInitiated(on: boolean) { this.setFlag(CLOSE_INITIATED, on); }
+  /** Set by the ping timer, cleared by any received data. */
+  private get awaitingPeer(): boolean { return (this.flags & AWAITING_PEER) !== 0; }
+  private set awaitingPeer(on: boolean) { this.setFlag(AWAITING_PEER, on); }
+
+  private setFlag(bit: number, on: boolean): void {
+    this.flags = on ? this.flags | bit : this.flags & ~bit;
+  }
 
   protected constructor(socket: Duplex, conn: WSConnection, options: ResolvedOptions) {
     this.socket = socket;
@@ -141,7 +166,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
     socket.on('end', Base.onSocketEnd);
     socket.on('error', Base.onSocketError);
     socket.on('close', Base.onSocketClose);
-    socket.on('drain', Base.onSocketDrain);
+    // 'drain' is listened to from the first write the socket could not take.
     /* eslint-enable @typescript-eslint/unbound-method */
     // Frames are small and latency matters: no Nagle delay.
     const setNoDelay = (socket as Partial<{ setNoDelay(noDelay: boolean): void }>).setNoDelay;
@@ -512,6 +537,11 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
   /** Resolves now when the socket took the bytes, else on `'drain'`. */
   private settleWrite(taken: boolean): Promise<void> {
     if (taken) return Promise.resolve();
+    if ((this.flags & DRAIN_LISTENED) === 0) {
+      this.flags |= DRAIN_LISTENED;
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- shared listener, `this` is the socket
+      this.socket.on('drain', Base.onSocketDrain);
+    }
     return (this.drainWaiter ??= deferred<void>()).promise;
   }
 

@@ -26,6 +26,8 @@ interface Waiter {
 }
 
 const DONE: IteratorResult<Message, undefined> = { value: undefined, done: true };
+/** The items of every queue that never had to hold a message; frozen, so a stray push would throw. */
+const NO_ITEMS = Object.freeze([]) as unknown as Message[];
 
 function sizeOf(message: Message): number {
   return typeof message === 'string' ? message.length : message.byteLength;
@@ -37,8 +39,9 @@ function sizeOf(message: Message): number {
  * queued messages out first, then rejects every receiver with that error.
  */
 export class MessageQueue implements AsyncIterableIterator<Message> {
-  // A plain array read from `head`: shift() on a long array is O(n).
-  private items: Message[] = [];
+  // A plain array read from `head`: shift() on a long array is O(n). Shared
+  // and empty until a message has to wait (most are handed straight over).
+  private items: Message[] = NO_ITEMS;
   private head = 0;
   private bytes = 0;
   // Waiting receivers in order: almost always one, so it gets a field of its
@@ -82,7 +85,8 @@ export class MessageQueue implements AsyncIterableIterator<Message> {
       waiter.resolve(waiter.iterating ? { value: message, done: false } : message);
       return;
     }
-    this.items.push(message);
+    if (this.items === NO_ITEMS) this.items = [message];
+    else this.items.push(message);
     this.bytes += sizeOf(message);
   }
 
