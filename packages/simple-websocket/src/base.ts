@@ -328,6 +328,8 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
       if (onFlushed) process.nextTick(onFlushed, new Error('socket closed'));
       return true;
     }
+    // The handshake's one response goes out at once, with no tick to track.
+    if (this.state === SocketState.HANDSHAKE) return socket.write(bytes, onFlushed);
     if (!this.corked) {
       if (!this.wroteThisTick) process.nextTick(Base.uncorkSocket, this);
       if (this.wroteThisTick || this.queue.length > 0) {

@@ -40,6 +40,7 @@ export interface HandshakeRequest {
 }
 
 const NONE: readonly string[] = Object.freeze([]);
+const NO_EXTENSIONS: readonly PerMessageDeflate[] = Object.freeze([]);
 
 /**
  * The accepted request, kept small for the connection's whole life: its
@@ -55,7 +56,6 @@ class KeptRequest implements HandshakeRequest {
 
   constructor(
     readonly path: string,
-    readonly host: string,
     /** Names and values alternating, joined by '\n'; '' for none. */
     private readonly packed: string,
     subprotocols: readonly string[],
@@ -63,6 +63,14 @@ class KeptRequest implements HandshakeRequest {
   ) {
     this.subprotocols = subprotocols.length > 0 ? subprotocols : NONE;
     this.extensions = extensions.length > 0 ? extensions : NONE;
+  }
+
+  get host(): string {
+    // Read from the packed headers each time (the core accepted exactly one
+    // Host): keeping it would cost every connection a field and a string.
+    const flat = this.packed.split('\n');
+    for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i].toLowerCase() === 'host') return flat[i + 1].trim();
+    return '';
   }
 
   get headers(): Headers {
@@ -222,7 +230,6 @@ export class Server extends Base {
     const raw = this.rawHeaders;
     this.handshakeRequest = new KeptRequest(
       event.target,
-      event.host,
       raw === null ? packHeaders(event.extraHeaders) : raw.join('\n'),
       event.subprotocols,
       event.extensions as readonly string[],
@@ -231,7 +238,7 @@ export class Server extends Base {
     const pmd = this.options.perMessageDeflate;
     const accept = new AcceptConnection({
       subprotocol: this.chooseSubprotocol(event.subprotocols),
-      extensions: pmd === false ? [] : [new PerMessageDeflate(pmd)],
+      extensions: pmd === false ? NO_EXTENSIONS : [new PerMessageDeflate(pmd)],
       extraHeaders: headerList(this.serverOptions?.headers),
     });
     this.write(this.conn.send(accept));

@@ -123,6 +123,7 @@ describe.each([
     const ws = server.accepted[0];
     expect(ws.subprotocol).toBe('chat.v2');
     expect(ws.request.path).toBe('/rooms/7?user=ann');
+    expect(ws.request.host).toBe(new URL(server.url).host);
     expect(ws.request.subprotocols).toEqual(['chat.v1', 'chat.v2']);
     expect(ws.request.headers).toContainEqual(['x-token', 'abc']);
     expect(ws.request.headers).toContainEqual(['x-empty', '']);

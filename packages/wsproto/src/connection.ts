@@ -56,7 +56,7 @@ export interface ConnectionInit extends ConnectionOptions {
   /** Which end this is. */
   type: ConnectionType;
   /** Extensions the handshake negotiated (enabled ones take part). */
-  extensions?: Extension[];
+  extensions?: readonly Extension[];
   /** Bytes that followed the handshake in the same chunk: the first frames. */
   trailingData?: Uint8Array;
 }

@@ -51,7 +51,7 @@ export interface AcceptConnectionInit {
   /** The subprotocol chosen from the client's offer, if any. */
   subprotocol?: string | null;
   /** Extensions the server supports; each accepts or declines the client's offer. */
-  extensions?: Extension[];
+  extensions?: readonly Extension[];
   /** Headers to add to the 101 response. */
   extraHeaders?: Headers;
 }

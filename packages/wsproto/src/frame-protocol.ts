@@ -11,6 +11,7 @@ import type { Extension } from './extensions';
 import { applyMask, copyMasked, gatherMasked } from './mask';
 import { DEFAULT_OPTIONS } from './options';
 import { trace, traceBytes, tracing } from './trace';
+import { allocFrame, allocUninitialized } from './alloc';
 import { concatBytes, defaultRandom, EMPTY_BYTES, type RandomSource } from './utilities';
 
 /** Frame opcodes (RFC 6455 5.2). */
@@ -112,32 +113,6 @@ const STREAM = { stream: true } as const;
 /** Payloads up to this size are copied out of their chunk, not viewed (measured with unmasking: 86 ns against 130). */
 const TINY_PAYLOAD = 16;
 
-/** Up to this size V8 keeps a typed array's bytes on its own heap: cheaper than any pool. */
-const ON_HEAP_MAX = 64;
-
-const nodeBuffer = (globalThis as { Buffer?: { allocUnsafe?: (size: number) => Uint8Array } }).Buffer;
-const allocUnsafe = typeof nodeBuffer?.allocUnsafe === 'function' ? nodeBuffer.allocUnsafe.bind(nodeBuffer) : null;
-
-/**
- * A received payload the caller fills completely. Small ones are plain
- * Uint8Arrays (measured 2x cheaper than `Buffer.allocUnsafe` up to 64 bytes);
- * larger ones in Node come from `Buffer.allocUnsafe`, which skips the zero
- * fill and reuses freed memory (fresh large buffers cost page faults here);
- * elsewhere a plain Uint8Array. Feature-detected: the core also runs in browsers.
- */
-function allocUninitialized(size: number): Uint8Array {
-  return allocUnsafe === null || size <= ON_HEAP_MAX ? new Uint8Array(size) : allocUnsafe(size);
-}
-
-/**
- * A frame to send, filled completely by the caller: a Node Buffer whatever
- * its size where there is one. A socket takes a Buffer as it is, while a
- * small plain Uint8Array lives on V8's heap and must first be moved off it
- * (measured: a third fewer 32-byte echoes per second through a socket).
- */
-function allocFrame(size: number): Uint8Array {
-  return allocUnsafe === null ? new Uint8Array(size) : allocUnsafe(size);
-}
 const textEncoder = new TextEncoder();
 /** Where short text is encoded before it is copied into its frame: 41 UTF-16 units make at most 123 bytes. */
 const textScratch = new Uint8Array(123);
@@ -494,7 +469,7 @@ export interface FrameProtocolInit {
   /** True on the client side: outgoing frames are masked, incoming must not be. */
   client: boolean;
   /** Negotiated extensions; only the enabled ones take part. */
-  extensions?: Extension[];
+  extensions?: readonly Extension[];
   /** Largest message in bytes (after extensions). Default {@link DEFAULT_OPTIONS}. */
   maxMessageSize?: number;
   /** Most frames per message. Default {@link DEFAULT_OPTIONS}. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { allocFrame } from './alloc';
 import { Connection, ConnectionState, ConnectionType } from './connection';
 import { LocalProtocolError, RemoteProtocolError, type RemoteProtocolErrorCode } from './errors';
 import {
@@ -450,7 +451,7 @@ export class Handshake {
 
   // Shared.
 
-  private open(extensions: Extension[]): void {
+  private open(extensions: readonly Extension[]): void {
     const trailingData = this.trailingData;
     if (this.trailing.length > 1) this.trailing = [trailingData];
     const { maxMessageSize, maxFragments, random } = this.options;
@@ -647,6 +648,15 @@ function isNormalized(header: readonly [string, string]): boolean {
   return value.length === 0 || (!isWhitespace(value.charCodeAt(0)) && !isWhitespace(value.charCodeAt(value.length - 1)));
 }
 
+/** What {@link negotiateExtensions} settled on. */
+interface Negotiated {
+  readonly accepted: readonly Extension[];
+  readonly header: string;
+}
+
+/** No offer, or nothing to offer it to: shared, as most handshakes end here. */
+const NOTHING_NEGOTIATED: Negotiated = Object.freeze({ accepted: Object.freeze([]), header: '' });
+
 /**
  * Server side of RFC 6455 9.1: walk the client's offers in its order; for each
  * supported extension, the first offer it accepts wins. Returns the accepted
@@ -656,8 +666,8 @@ function isNormalized(header: readonly [string, string]): boolean {
 function negotiateExtensions(
   offers: readonly string[],
   supported: readonly Extension[],
-): { accepted: Extension[]; header: string } {
-  if (offers.length === 0 || supported.length === 0) return { accepted: [], header: '' };
+): Negotiated {
+  if (offers.length === 0 || supported.length === 0) return NOTHING_NEGOTIATED;
   const accepted: Extension[] = [];
   const answers: string[] = [];
   for (const offer of offers) {
@@ -728,7 +738,7 @@ function encodeHead(startLine: string, headers: Headers, leading: readonly strin
   for (let i = 0; i + 1 < leading.length; i += 2) length += checkHeader(leading[i], leading[i + 1]);
   for (let i = 0; i < headers.length; i++) length += checkHeader(headers[i][0], headers[i][1]);
   // Written straight into the bytes: each character is one byte (checked above).
-  const bytes = new Uint8Array(length);
+  const bytes = allocFrame(length);
   let at = writeLatin1(bytes, 0, startLine, CRLF);
   for (let i = 0; i + 1 < leading.length; i += 2) {
     at = writeLatin1(bytes, at, leading[i], ': ');
