@@ -77,11 +77,25 @@ const EVENTS_HELD = 1 << 0;
 const READ_PAUSED = 1 << 1;
 const EOF_FED = 1 << 2;
 const CORKED = 1 << 3;
-const WROTE_THIS_TICK = 1 << 4;
-const CLOSE_INITIATED = 1 << 5;
-const AWAITING_PEER = 1 << 6;
+const CLOSE_INITIATED = 1 << 4;
+const AWAITING_PEER = 1 << 5;
 /** The shared 'drain' listener is on the socket. */
-const DRAIN_LISTENED = 1 << 7;
+const DRAIN_LISTENED = 1 << 6;
+
+/**
+ * Counts reads from any socket of this process. A write is a lone reply when
+ * this connection wrote nothing since the last read: no tick needs to be
+ * scheduled to find that out (a nextTick per write cost more than the write's
+ * own JavaScript).
+ */
+let readTurn = 0;
+
+/**
+ * What `send` returns when the socket took the bytes at once: one settled
+ * promise shared by every such send (a settled promise cannot change, and
+ * awaiting it costs the same), not a new one per message.
+ */
+const TAKEN: Promise<void> = Promise.resolve();
 
 /** Frames up to this size are joined into one buffer before writing (see Base.sendEvent). */
 const JOIN_MAX = 16 * 1024;
@@ -120,6 +134,8 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
   private partsBytes = 0;
   /** The yes/no facts below, one bit each: an idle connection is mostly its fields. */
   private flags = 0;
+  /** {@link readTurn} at our last write; -1 after an uncork. */
+  private writeTurn = -1;
   /** Why we dropped the socket ourselves, for the 1006 reason. */
   private dropReason = '';
   private socketError: Error | undefined;
@@ -139,9 +155,6 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
   private set eofFed(on: boolean) { this.setFlag(EOF_FED, on); }
   private get corked(): boolean { return (this.flags & CORKED) !== 0; }
   private set corked(on: boolean) { this.setFlag(CORKED, on); }
-  /** A write happened this tick (corked or not); reset by the tick's uncork. */
-  private get wroteThisTick(): boolean { return (this.flags & WROTE_THIS_TICK) !== 0; }
-  private set wroteThisTick(on: boolean) { this.setFlag(WROTE_THIS_TICK, on); }
   /** True when we sent the first close frame. */
   private get closeInitiated(): boolean { return (this.flags & CLOSE_INITIATED) !== 0; }
   private set closeInitiated(on: boolean) { this.setFlag(CLOSE_INITIATED, on); }
@@ -315,11 +328,11 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
   protected abstract handleHandshakeError(error: unknown): void;
 
   /**
-   * Writes bytes in one `socket.write`. A lone reply (the first write of a
-   * tick, with no received message waiting to be answered next) goes out at
-   * once; otherwise writes are corked and leave together at the end of the
-   * tick, one writev for a burst. `onFlushed` runs once the socket flushed
-   * them (with an error when it never will).
+   * Writes bytes in one `socket.write`. A lone reply (our first write since
+   * the last socket read, with no received message waiting to be answered
+   * next) goes out at once; otherwise writes are corked and leave together
+   * at the end of the tick, one writev for a burst. `onFlushed` runs once the
+   * socket flushed them (with an error when it never will).
    */
   protected write(bytes: Uint8Array, onFlushed?: (error?: Error | null) => void): boolean {
     const socket = this.socket;
@@ -331,12 +344,12 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
     // The handshake's one response goes out at once, with no tick to track.
     if (this.state === SocketState.HANDSHAKE) return socket.write(bytes, onFlushed);
     if (!this.corked) {
-      if (!this.wroteThisTick) process.nextTick(Base.uncorkSocket, this);
-      if (this.wroteThisTick || this.queue.length > 0) {
+      if (this.writeTurn === readTurn || this.queue.length > 0) {
         this.corked = true;
         socket.cork();
+        process.nextTick(Base.uncorkSocket, this);
       }
-      this.wroteThisTick = true;
+      this.writeTurn = readTurn;
     }
     return socket.write(bytes, onFlushed);
   }
@@ -538,7 +551,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
 
   /** Resolves now when the socket took the bytes, else on `'drain'`. */
   private settleWrite(taken: boolean): Promise<void> {
-    if (taken) return Promise.resolve();
+    if (taken) return TAKEN;
     if ((this.flags & DRAIN_LISTENED) === 0) {
       this.flags |= DRAIN_LISTENED;
       // eslint-disable-next-line @typescript-eslint/unbound-method -- shared listener, `this` is the socket
@@ -588,6 +601,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
 
   private onData(chunk: Uint8Array): void {
     if (tracing) trace('simple-websocket', 'Base.onData', `socket data ${traceBytes(chunk)}`);
+    readTurn = (readTurn + 1) & 0x3fffffff; // stays a small integer
     this.awaitingPeer = false;
     if (this.state === SocketState.CLOSED) return;
     try {
@@ -714,7 +728,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
     (this as OwnedSocket)[kOwner]?.onDrain();
   }
   private static uncorkSocket(this: void, ws: Base): void {
-    ws.wroteThisTick = false;
+    ws.writeTurn = -1;
     if (!ws.corked) return;
     ws.corked = false;
     if (!ws.socket.destroyed) ws.socket.uncork();
