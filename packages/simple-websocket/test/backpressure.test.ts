@@ -59,7 +59,7 @@ describe('backpressure', () => {
     try {
       const client = await Client.connect(ws.url);
       const socket = client.socket as Socket;
-      await new Promise((resolve) => setImmediate(resolve)); // a fresh tick: nothing written in it yet
+      await new Promise((resolve) => setImmediate(resolve)); // the 101 was read, nothing written since
       void client.send('lone');
       expect(socket.writableCorked).toBe(0); // nothing waits behind it: out now
       void client.send('burst 1');
@@ -69,6 +69,23 @@ describe('backpressure', () => {
       expect(socket.writableCorked).toBe(0);
       await until(() => received.length === 3, 5000, 'three messages');
       expect(received).toEqual(['lone', 'burst 1', 'burst 2']);
+      // After a flush the next write goes out at once again.
+      await new Promise((resolve) => setImmediate(resolve));
+      void client.send('after the flush');
+      expect(socket.writableCorked).toBe(0);
+      // A read since our last write makes the next write a lone reply.
+      for (const peer of ws.wss.clients) peer.send('answer me');
+      expect(await client.receive()).toBe('answer me');
+      void client.send('reply');
+      expect(socket.writableCorked).toBe(0);
+      // With no read since our last write it is no reply: corked too, and still out this tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      void client.send('unprompted');
+      expect(socket.writableCorked).toBe(1);
+      await new Promise((resolve) => process.nextTick(resolve));
+      expect(socket.writableCorked).toBe(0);
+      await until(() => received.length === 6, 5000, 'six messages');
+      expect(received).toEqual(['lone', 'burst 1', 'burst 2', 'after the flush', 'reply', 'unprompted']);
       await client.close();
     } finally {
       await ws.close();
