@@ -6,7 +6,7 @@
 const http = require('node:http');
 const net = require('node:net');
 
-const impl = process.argv[2]; // 'wsstack' | 'ws' | 'ws+bufferutil' | 'net'
+const impl = process.argv[2]; // 'wsstack' | 'ws' | 'ws+bufferutil' | 'net' | 'upgrade'
 let accepted = 0; // connections open at the WebSocket level (or TCP for net)
 
 function wsstackServer() {
@@ -50,6 +50,26 @@ function wsServer() {
   return server;
 }
 
+/**
+ * The floor under every WebSocket column of the idle measure: Node's HTTP
+ * upgrade answered with a hand-written 101, the socket kept with one no-op
+ * listener, nothing else. Only the idle measure runs it (it echoes nothing).
+ */
+function upgradeFloorServer() {
+  const crypto = require('node:crypto');
+  const server = http.createServer();
+  server.on('upgrade', (req, socket) => {
+    const token = crypto.createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${token}\r\n\r\n`);
+    socket.on('error', ignore);
+    socket.on('data', ignore);
+    accepted++;
+  });
+  return server;
+}
+
+function ignore() {}
+
 function netServer() {
   return net.createServer((socket) => {
     accepted++;
@@ -65,7 +85,8 @@ if (impl === 'ws' && process.env.WS_NO_BUFFER_UTIL !== '1') throw new Error('ws 
 if (impl === 'ws+bufferutil' && (process.env.WS_NO_BUFFER_UTIL || require('bufferutil') === require('bufferutil/fallback'))) {
   throw new Error('bufferutil has no native build here: ws+bufferutil would measure the JS fallback');
 }
-const server = impl === 'net' ? netServer() : impl === 'wsstack' ? wsstackServer() : wsServer();
+const servers = { net: netServer, wsstack: wsstackServer, upgrade: upgradeFloorServer, ws: wsServer, 'ws+bufferutil': wsServer };
+const server = servers[impl]();
 server.listen({ port: 0, host: '127.0.0.1', backlog: 1024 }, () => process.send({ port: server.address().port }));
 
 /** Once `expect` connections are up (handshakes done), settles the heap and reports RSS. */
