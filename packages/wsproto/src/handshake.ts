@@ -220,7 +220,9 @@ export class Handshake {
    * `head`) to {@link receiveData} afterwards.
    *
    * @param headers the request's headers as `[name, value]` pairs in order
-   *   (see {@link pairHeaders} for Node's `rawHeaders`); any case
+   *   (see {@link pairHeaders} for Node's `rawHeaders`); any case. The
+   *   Request event carries them lower-cased and trimmed: a copy when they
+   *   are not so already, else this very array (do not change it after).
    * @param path the request target, path and query
    * @throws LocalProtocolError WS_BAD_STATE on a client, or once bytes or a
    *   request have been received
