@@ -236,6 +236,24 @@ async function run() {
     return `${g.text}: ${g.ok(v) ? 'met' : '**not met**'}`;
   }).join('; ') + '.');
 
+  // The same ratios round by round: in a round the servers run back to back,
+  // so a paired ratio shows how far one run's luck moves the verdict.
+  const paired = (m, a, b) => {
+    const xs = samples[m.id][a].map((x, r) => x.value / samples[m.id][b][r].value).sort((p, q) => p - q);
+    return `${fmt(median(xs), 2)}x (${fmt(xs[0], 2)}–${fmt(xs[xs.length - 1], 2)})`;
+  };
+  lines.push(
+    '',
+    'Per-round ratios, median (lowest–highest) over the rounds. ws against ws+bufferutil is the control: at 32 bytes they',
+    'do the same work, so its spread is the noise of this machine.',
+    '',
+    '| measure | wsstack / ws | wsstack / ws+bufferutil | ws / ws+bufferutil (control) |',
+    '|---|---:|---:|---:|',
+  );
+  for (const m of measures) {
+    lines.push(`| ${m.short} | ${paired(m, 'wsstack', 'ws')} | ${paired(m, 'wsstack', 'ws+bufferutil')} | ${paired(m, 'ws', 'ws+bufferutil')} |`);
+  }
+
   // Diagnostics: where the time and memory go, not a score.
   const load = measures.filter((m) => !m.lowerIsBetter);
   if (load.length) {
