@@ -142,6 +142,8 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
   private drainWaiter: Deferred<void> | null = null;
   private closedWaiter: Deferred<void> | null = null;
   private handshakeWaiter: Deferred<this> | null = null;
+  /** Why the handshake failed when nobody was waiting yet (the upgrade form settles before it asks). */
+  private handshakeFailure: ConnectionError | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
   private handshakeTimer: NodeJS.Timeout | null = null;
@@ -356,6 +358,10 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
 
   /** The promise `accept`/`connect` return: resolves with this connection once open. */
   protected whenOpen(handshakeTimeout: number | null): Promise<this> {
+    // Settled already (an upgrade runs its whole handshake at once): no waiter to make.
+    if (this.state !== SocketState.HANDSHAKE) {
+      return this.handshakeFailure === null ? Promise.resolve(this) : Promise.reject(this.handshakeFailure);
+    }
     if (this.handshakeWaiter === null) {
       this.handshakeWaiter = deferred<this>();
       if (handshakeTimeout !== null) {
@@ -392,7 +398,8 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
     this.queue.close(new ConnectionClosed(1006, error.message));
     this.code = 1006;
     this.reasonText = error.message;
-    waiter?.reject(error);
+    if (waiter === null) this.handshakeFailure = error;
+    else waiter.reject(error);
     this.setState(SocketState.CLOSED);
     this.endSocket();
   }

@@ -208,21 +208,21 @@ export class Server extends Base {
 
   /** Node already parsed the request: hand it to the core, then the frames in `head`. */
   private upgrade(req: IncomingMessage, head: Buffer | Uint8Array | undefined): Promise<this> {
-    const opened = this.whenOpen(null);
+    // The whole handshake runs now, so the promise is made settled: no waiter, no timer.
     this.rawHeaders = req.rawHeaders;
     try {
       this.conn.initiateUpgradeConnection(normalizedPairs(req.rawHeaders), req.url ?? '/');
       this.handleEvents();
     } catch (error) {
       this.handleHandshakeError(error);
-      return opened;
+      return this.whenOpen(null);
     }
     // The 101 is written; bytes that came with the request are frames.
     if (head !== undefined && head.byteLength > 0 && this.connected) {
       this.conn.receiveData(head);
       this.handleEvents();
     }
-    return opened;
+    return this.whenOpen(null);
   }
 
   protected override handleHandshakeEvent(event: Event): void {

@@ -134,10 +134,12 @@ describe('failures', () => {
   });
 
   test.each([
-    ['a request without Sec-WebSocket-Key', 'GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n', 400],
-    ['a request for another WebSocket version', handshakeRequest('/').replace('Version: 13', 'Version: 8'), 426],
-  ])('%s is answered with its status on the wire and the socket closed', async (_name, request, status) => {
-    server = await startOurServer('raw', async () => {});
+    ['raw', 'a request without Sec-WebSocket-Key', 'GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n', 400],
+    ['raw', 'a request for another WebSocket version', handshakeRequest('/').replace('Version: 13', 'Version: 8'), 426],
+    ['upgrade', 'a request without Sec-WebSocket-Key', 'GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n', 400],
+    ['upgrade', 'a request for another WebSocket version', handshakeRequest('/').replace('Version: 13', 'Version: 8'), 426],
+  ] as const)('%s form: %s is answered with its status on the wire, accept() rejects and the socket closes', async (form, _name, request, status) => {
+    server = await startOurServer(form, async () => {});
     const peer = await rawConnect(server.port);
     peer.socket.write(request);
     await peer.closed;
