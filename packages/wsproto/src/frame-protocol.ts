@@ -514,7 +514,8 @@ export class FrameProtocol {
 
   constructor(init: FrameProtocolInit) {
     this.client = init.client;
-    const enabled = init.extensions !== undefined && init.extensions.length > 0 ? init.extensions.filter((e) => e.enabled()) : NO_EXTENSIONS;
+    // Most connections negotiate nothing: they share one empty list, and filter makes no array.
+    const enabled = init.extensions?.length ? init.extensions.filter((e) => e.enabled()) : NO_EXTENSIONS;
     this.extensions = enabled.length > 0 ? enabled : NO_EXTENSIONS;
     this.maxMessageSize = init.maxMessageSize ?? DEFAULT_OPTIONS.maxMessageSize;
     this.maxFragments = init.maxFragments ?? DEFAULT_OPTIONS.maxFragments;
