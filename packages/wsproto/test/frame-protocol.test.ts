@@ -1,4 +1,6 @@
 import { FrameDecoder, FrameProtocol, Opcode, ParseFailed, LocalProtocolError, decodeClosePayload, type Frame } from '@wsstack/wsproto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { applyMask } from '../src/mask';
 import { concat, fixedRandom, hex, rawFrame, toHex, expectLocalError } from './helpers/frames';
 
@@ -201,6 +203,44 @@ describe('incremental decoding', () => {
     expect([d.fin, d.rsv, d.opcode, d.masked, d.payloadLength]).toEqual([false, 0x40, Opcode.BINARY, true, 3]);
     expect(new TextDecoder().decode(d.takeAll() ?? undefined)).toBe('abc');
     expect(d.buffered).toBe(0);
+  });
+});
+
+describe('memory', () => {
+  /** V8's gc(), exposed for this test only (a new context picks up the flag). */
+  function exposedGc(): () => void {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  }
+
+  /** Feeds a chunk that only the decoder references; returns a weak handle on it. */
+  function feedUnreferenced(d: FrameDecoder, bytes: Uint8Array): WeakRef<ArrayBuffer> {
+    const chunk = bytes.slice();
+    d.receiveBytes(chunk);
+    return new WeakRef(chunk.buffer);
+  }
+
+  test('a chunk whose bytes were all taken is let go while a later chunk is still buffered', async () => {
+    const gc = exposedGc();
+    const a = rawFrame({ opcode: Opcode.BINARY, payload: new Uint8Array(4000).fill(7), mask: KEY });
+    const b = rawFrame({ opcode: Opcode.BINARY, payload: new Uint8Array(4000).fill(9), mask: KEY });
+    const wire = concat([a, b]);
+    const d = new FrameDecoder(false);
+    // Chunk 1 holds most of frame A; chunk 2 the rest of A and the start of B.
+    const first = feedUnreferenced(d, wire.subarray(0, 3000));
+    d.receiveBytes(wire.slice(3000, a.length + 100));
+    expect(d.readHeader()).toBe(true);
+    const payload = d.takeAll();
+    expect(payload?.length).toBe(4000);
+    expect(d.buffered).toBe(100); // chunk 2 is still in use
+    // WeakRefs made in this turn are kept until it ends: collect in the next one.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(first.deref()).toBeUndefined();
+    // The buffered rest still decodes.
+    d.receiveBytes(wire.slice(a.length + 100));
+    expect(d.readHeader()).toBe(true);
+    expect(Buffer.compare(d.takeAll() ?? new Uint8Array(0), new Uint8Array(4000).fill(9))).toBe(0);
   });
 });
 
