@@ -61,6 +61,36 @@ export function copyMasked(source: Uint8Array, dest: Uint8Array, offset: number,
 }
 
 /**
+ * A short payload copied out of `source` (from `at`, `n` bytes) into a new
+ * array, unmasked on the way when `key` is given: one pass, four bytes a
+ * step. For up to 64 bytes, where V8 keeps the array on its heap, this beats
+ * a view plus {@link applyMask}. A view needs `buffer` and `byteOffset`,
+ * which are slow accessor calls in Node 20's V8.
+ */
+export function copyOutSmall(source: Uint8Array, at: number, n: number, key: Uint8Array | null, phase = 0): Uint8Array {
+  const out = new Uint8Array(n);
+  if (key === null) {
+    for (let i = 0; i < n; i++) out[i] = source[at + i];
+    return out;
+  }
+  const k0 = key[phase & 3];
+  const k1 = key[(phase + 1) & 3];
+  const k2 = key[(phase + 2) & 3];
+  const k3 = key[(phase + 3) & 3];
+  let i = 0;
+  for (const whole = n & ~3; i < whole; i += 4) {
+    out[i] = source[at + i] ^ k0;
+    out[i + 1] = source[at + i + 1] ^ k1;
+    out[i + 2] = source[at + i + 2] ^ k2;
+    out[i + 3] = source[at + i + 3] ^ k3;
+  }
+  if (i < n) out[i] = source[at + i++] ^ k0;
+  if (i < n) out[i] = source[at + i++] ^ k1;
+  if (i < n) out[i] = source[at + i] ^ k2;
+  return out;
+}
+
+/**
  * Writes `n` bytes from `pieces[first]` (starting at byte `pos`) and the
  * pieces after it into `dest` from 0, masked with `key` from key index
  * `phase`: a payload gathered from the chunks it arrived in.

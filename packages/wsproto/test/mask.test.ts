@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { BytesMessage, Connection, ConnectionType, ConnectionState } from '@wsstack/wsproto';
-import { SIMD_MIN, applyMask, applyMaskScalar, copyMasked, gatherMasked } from '../src/mask';
+import { SIMD_MIN, applyMask, applyMaskScalar, copyMasked, copyOutSmall, gatherMasked } from '../src/mask';
 import { createSimdMasker } from '../src/mask-simd';
 
 /** RFC 6455 5.3 spelled out: byte i is XORed with key[(phase + i) mod 4]. */
@@ -105,6 +105,24 @@ describe('masking with WebAssembly SIMD', () => {
         for (const got of [inPlace, scalar, copied]) expect(Buffer.from(got).equals(expected)).toBe(true);
       }),
       { numRuns: 60 },
+    );
+  });
+});
+
+describe('copying a short payload out', () => {
+  test('gives the RFC byte loop\'s bytes for every length up to 64, at any offset and phase, and leaves the source alone', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 64 }), keyArb, phaseArb, fc.integer({ min: 0, max: 9 }), fc.boolean(), (n, key, phase, at, masked) => {
+        const source = payload(at + n + 5, n);
+        const before = source.slice();
+        const out = copyOutSmall(source, at, n, masked ? key : null, phase);
+        const wanted = source.subarray(at, at + n);
+        expect(Array.from(out)).toEqual(Array.from(masked ? naiveMask(wanted, key, phase) : wanted));
+        expect(Buffer.from(source).equals(before)).toBe(true);
+        // A copy, not a view: the caller may reuse the source.
+        expect(out.buffer).not.toBe(source.buffer);
+      }),
+      { numRuns: 300 },
     );
   });
 });
