@@ -7,7 +7,7 @@
  */
 
 /** Up to this size V8 keeps a typed array's bytes on its own heap: cheaper than any pool. */
-const ON_HEAP_MAX = 64;
+export const ON_HEAP_MAX = 64;
 
 const nodeBuffer = (globalThis as { Buffer?: { allocUnsafe?: (size: number) => Uint8Array } }).Buffer;
 const allocUnsafe = typeof nodeBuffer?.allocUnsafe === 'function' ? nodeBuffer.allocUnsafe.bind(nodeBuffer) : null;

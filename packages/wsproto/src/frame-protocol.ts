@@ -11,7 +11,7 @@ import type { Extension } from './extensions';
 import { applyMask, copyMasked, copyOutSmall, gatherMasked } from './mask';
 import { DEFAULT_OPTIONS } from './options';
 import { trace, traceBytes, tracing } from './trace';
-import { allocFrame, allocUninitialized } from './alloc';
+import { allocFrame, allocUninitialized, ON_HEAP_MAX } from './alloc';
 import { concatBytes, defaultRandom, EMPTY_BYTES, type RandomSource } from './utilities';
 
 /** Frame opcodes (RFC 6455 5.2). */
@@ -111,11 +111,11 @@ const MASK_COPY_MAX = 64;
 const STREAM = { stream: true } as const;
 
 /**
- * Payloads up to this size are copied out of their chunk, not viewed: 64 bytes
- * is the most V8 keeps on its heap. Measured with unmasking, copying won at
- * every size up to it: 32 bytes took 115–124 ns copied, 235–265 ns viewed.
+ * Payloads up to this size are copied out of their chunk, not viewed: the
+ * most V8 keeps on its heap. Measured with unmasking, copying won at every
+ * size up to it: 32 bytes took 115–124 ns copied, 235–265 ns viewed.
  */
-const TINY_PAYLOAD = 64;
+const TINY_PAYLOAD = ON_HEAP_MAX;
 
 const textEncoder = new TextEncoder();
 /** Where short text is encoded before it is copied into its frame: 41 UTF-16 units make at most 123 bytes. */
