@@ -6,6 +6,7 @@ const fs = require('node:fs');
 
 const suites = {
   codec: () => require('./codec').run(),
+  stack: () => require('./stack').run(),
   e2e: () => require('./e2e').run(),
 };
 

@@ -1,0 +1,178 @@
+// One implementation of the stack suite, in its own process: an echo server
+// whose socket is an in-memory Duplex, so a round trip runs every line of the
+// stack (stream events, framing, the message queue or ws's events, the reply
+// write) and no system call. Prints one JSON line: round trips/s per row.
+'use strict';
+const { Duplex } = require('node:stream');
+
+/** One message in flight, as in e2e's round-trip row; text is what a chat sends, binary skips UTF-8. */
+const allRows = [
+  { id: '32 B text', size: 32, opcode: 1 },
+  { id: '32 B binary', size: 32, opcode: 2 },
+  { id: '1 KiB text', size: 1024, opcode: 1 },
+  { id: '64 KiB binary', size: 64 * 1024, opcode: 2 },
+];
+// BENCH_ROWS="32 B,64 KiB": only rows whose id contains one of the parts (a partial run writes no report).
+const only = (process.env.BENCH_ROWS || '').split(',').filter(Boolean);
+const rows = only.length ? allRows.filter((row) => only.some((part) => row.id.includes(part))) : allRows;
+
+const impl = process.argv[2]; // 'wsstack' | 'ws' | 'ws+bufferutil' | 'duplex'
+const warmupMs = Number(process.env.BENCH_WARMUP_MS || 300);
+const budgetMs = Number(process.env.BENCH_MS || 1000);
+
+/**
+ * The socket: what the server writes is counted and dropped; what the client
+ * sends is pushed, which emits 'data' at once as a net.Socket's read does.
+ */
+class MemorySocket extends Duplex {
+  constructor() {
+    super();
+    this.written = 0;
+    this.onWritten = null;
+  }
+  _read() {}
+  _write(chunk, encoding, callback) {
+    this.took(chunk.length);
+    callback();
+  }
+  _writev(chunks, callback) {
+    let n = 0;
+    for (const { chunk } of chunks) n += chunk.length;
+    this.took(n);
+    callback();
+  }
+  took(n) {
+    this.written += n;
+    if (this.onWritten !== null) this.onWritten();
+  }
+  // What servers call on a net.Socket.
+  setNoDelay() {}
+  setTimeout() {}
+  setKeepAlive() {}
+}
+
+const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+const UPGRADE = `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+
+/** A masked client frame, as e2e-load.js builds it: text all 'a', binary a fixed pattern. */
+function clientFrame(size, opcode) {
+  const ext = size < 126 ? 0 : size < 65536 ? 2 : 8;
+  const out = Buffer.alloc(2 + ext + 4 + size);
+  out[0] = 0x80 | opcode;
+  out[1] = 0x80 | (ext === 0 ? size : ext === 2 ? 126 : 127);
+  if (ext === 2) out.writeUInt16BE(size, 2);
+  if (ext === 8) out.writeBigUInt64BE(BigInt(size), 2);
+  const key = [0x37, 0xfa, 0x21, 0x3d];
+  const at = 2 + ext;
+  for (let i = 0; i < 4; i++) out[at + i] = key[i];
+  for (let i = 0; i < size; i++) out[at + 4 + i] = (opcode === 1 ? 0x61 : (i * 31) & 0xff) ^ key[i & 3];
+  return out;
+}
+
+/** The bytes of the server's echo of a `size`-byte message (unmasked); the duplex echo returns the client frame. */
+function echoLength(size) {
+  if (impl === 'duplex') return clientFrame(size, 2).length;
+  return (size < 126 ? 2 : size < 65536 ? 4 : 10) + size;
+}
+
+/** Starts an echo server on `socket`; resolves once it is open. */
+async function startServer(socket) {
+  if (impl === 'duplex') {
+    socket.on('data', (chunk) => socket.write(chunk));
+    return;
+  }
+  const answered = new Promise((resolve) => (socket.onWritten = resolve));
+  if (impl === 'wsstack') {
+    const { Server } = require('@wsstack/simple-websocket');
+    const accepted = Server.accept(socket, { maxMessageSize: 100 * 1024 * 1024 });
+    socket.push(Buffer.from(UPGRADE, 'latin1'));
+    const ws = await accepted;
+    // The idiom of our README, as in e2e-server.js.
+    (async () => {
+      for await (const message of ws) await ws.send(message);
+    })().catch(() => {});
+  } else {
+    const { WebSocketServer } = require('ws');
+    const wss = new WebSocketServer({ noServer: true, maxPayload: 100 * 1024 * 1024 });
+    const req = {
+      method: 'GET',
+      url: '/',
+      headers: { host: '127.0.0.1', upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': KEY, 'sec-websocket-version': '13' },
+    };
+    wss.handleUpgrade(req, socket, Buffer.alloc(0), (ws) => {
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    });
+  }
+  await answered;
+  socket.onWritten = null;
+}
+
+const RING = 8;
+
+/** Round trips per second for one row: one message in flight, as the e2e round-trip row. */
+async function measure(row) {
+  const socket = new MemorySocket();
+  await startServer(socket);
+  const frame = clientFrame(row.size, row.opcode);
+  const reply = echoLength(row.size);
+  let target = socket.written;
+  let wake = null;
+  socket.onWritten = () => {
+    if (wake !== null && socket.written >= target) {
+      const w = wake;
+      wake = null;
+      w();
+    }
+  };
+  // The servers unmask received bytes in place, so each round trip pushes a
+  // fresh copy of the frame. The copies come from a ring, not the allocator:
+  // with a new 64 KiB buffer each time, glibc gave one implementation freshly
+  // mapped pages on every trip (16 page faults) and not the other, which
+  // measured the allocator's trim heuristics instead of the stack. A buffer
+  // is reused only after RING - 1 more trips, long after it was echoed.
+  const ring = Array.from({ length: RING }, () => Buffer.allocUnsafeSlow(frame.length));
+  let next = 0;
+  const pushFrame = () => {
+    const copy = ring[next];
+    next = (next + 1) % RING;
+    frame.copy(copy);
+    socket.push(copy);
+  };
+  // Each frame arrives in a macrotask of its own, as a socket read does:
+  // Node's ticks (a stream's write callbacks) run after it, then the
+  // promise jobs. Pushed from a promise job instead, the whole run would be
+  // one microtask chain, and the ticks would pile up unrun until its end.
+  const roundTrip = () =>
+    new Promise((resolve) => {
+      target += reply;
+      wake = resolve;
+      setImmediate(pushFrame);
+    });
+  const until = async (ms) => {
+    let n = 0;
+    const end = performance.now() + ms;
+    do {
+      for (let i = 0; i < 64; i++) await roundTrip();
+      n += 64;
+    } while (performance.now() < end);
+    return n;
+  };
+  await until(warmupMs);
+  const t0 = performance.now();
+  const n = await until(budgetMs);
+  const seconds = (performance.now() - t0) / 1000;
+  socket.destroy();
+  return { id: row.id, rtps: n / seconds };
+}
+
+(async () => {
+  if (impl === 'ws+bufferutil' && (process.env.WS_NO_BUFFER_UTIL || require('bufferutil') === require('bufferutil/fallback'))) {
+    throw new Error('bufferutil has no native build here: ws+bufferutil would measure the JS fallback');
+  }
+  const results = [];
+  for (const row of rows) results.push(await measure(row));
+  process.stdout.write(`${JSON.stringify({ impl, results, partial: rows.length < allRows.length })}\n`);
+})().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
