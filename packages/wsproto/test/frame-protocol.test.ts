@@ -321,14 +321,17 @@ describe('sending', () => {
     expect(toHex(b)).toBe('818102020202' + (0x61 ^ 2).toString(16));
   });
 
-  test('text of every size gets a minimal header', () => {
-    for (const s of ['', 'a'.repeat(41), 'é'.repeat(41), 'a'.repeat(125), 'é'.repeat(63), 'a'.repeat(126), '€'.repeat(21845), 'a'.repeat(70000)]) {
-      const frame = serverProto().sendData(s);
+  test('text of every size gets a minimal header, from either side', () => {
+    const texts = ['', 'a'.repeat(41), 'é'.repeat(41), 'a'.repeat(125), 'é'.repeat(63), 'a'.repeat(126), 'é€'.repeat(500), '€'.repeat(21845), 'a'.repeat(70000)];
+    for (const s of texts) {
       const bytes = Buffer.byteLength(s);
       const headerSize = bytes < 126 ? 2 : bytes < 65536 ? 4 : 10;
+      const frame = serverProto().sendData(s);
       expect(frame.length).toBe(headerSize + bytes);
-      const [decoded] = receive(clientProto(), frame);
-      expect(decoded.payload).toBe(s);
+      expect(receive(clientProto(), frame)[0].payload).toBe(s);
+      const masked = clientProto().sendData(s);
+      expect(masked.length).toBe(headerSize + 4 + bytes);
+      expect(receive(serverProto(), masked)[0].payload).toBe(s);
     }
   });
 
