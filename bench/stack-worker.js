@@ -138,15 +138,17 @@ async function measure(row) {
     frame.copy(copy);
     socket.push(copy);
   };
-  // Each frame arrives in a macrotask of its own, as a socket read does:
-  // Node's ticks (a stream's write callbacks) run after it, then the
-  // promise jobs. Pushed from a promise job instead, the whole run would be
-  // one microtask chain, and the ticks would pile up unrun until its end.
+  // Each frame is pushed from a tick, so that what follows a read on a
+  // socket follows it here in the same order: the ticks queued before it
+  // (a stream's write callbacks), then the promise jobs. Pushed from a
+  // promise job, the whole run was one microtask chain and 98,000 write
+  // callbacks piled up unrun; pushed from setImmediate, each trip also paid
+  // an event-loop turn (an epoll_wait), the noisiest part on this VM.
   const roundTrip = () =>
     new Promise((resolve) => {
       target += reply;
       wake = resolve;
-      setImmediate(pushFrame);
+      process.nextTick(pushFrame);
     });
   const until = async (ms) => {
     let n = 0;
