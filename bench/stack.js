@@ -68,7 +68,8 @@ async function run() {
   lines.push("idiom; text arrives as a string), ws answers in its `'message'` listener with the Buffer it got.");
   lines.push('"Duplex echo" writes each chunk straight back: the cost of the harness alone.');
   lines.push('');
-  lines.push('Run: `BENCH_ROUNDS=5 node bench/run.js stack`. Higher is better.');
+  const settings = [`BENCH_ROUNDS=${rounds}`, ...(process.env.BENCH_MS ? [`BENCH_MS=${process.env.BENCH_MS}`] : [])].join(' ');
+  lines.push(`Run: \`${settings} node bench/run.js stack\` (each row: ${process.env.BENCH_WARMUP_MS || 300} ms of warm-up, then ${process.env.BENCH_MS || 1000} ms). Higher is better.`);
   lines.push('');
   lines.push('| round trips/s | Duplex echo | ws | ws+bufferutil | wsstack | /ws | /ws+bufferutil |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|');
@@ -87,6 +88,11 @@ async function run() {
   for (const id of ids) {
     lines.push(`| ${id} | ${paired('wsstack', 'ws', id)} | ${paired('wsstack', 'ws+bufferutil', id)} | ${paired('ws', 'ws+bufferutil', id)} |`);
   }
+  lines.push('');
+  lines.push('What separates the rows: a text message costs us a UTF-8 decode into a string and an encode back, since');
+  lines.push('our API hands out strings, while ws validates the UTF-8 and echoes the bytes. A payload of 2 KiB or more is');
+  lines.push('unmasked with WebAssembly SIMD, which copies it into WebAssembly memory and back; bufferutil, a native');
+  lines.push('addon, unmasks it in place. Without bufferutil ws unmasks in a JavaScript byte loop.');
   const report = lines.join('\n') + '\n';
   if (!partial) fs.writeFileSync(path.join(__dirname, 'results', 'stack.md'), report);
   process.stdout.write(report);
