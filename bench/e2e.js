@@ -211,6 +211,8 @@ async function run() {
     'wsstack echoes with `for await (const m of ws) await ws.send(m)` in an async function of its own',
     '(`Server.accept(req, socket, head).then(echo)`); ws with `ws.on(\'message\', (d, bin) => ws.send(d, { binary: bin }))`.',
     'Compare ratios within one run only; absolute figures move 2x between runs. For RSS a ratio under 1 is better.',
+    'A round trip here is mostly kernel and event-loop time (the node:net echo spends nearly as much server CPU on',
+    'one as the WebSocket servers do); [stack.md](stack.md) measures the servers\' own cost per message without them.',
     ...(process.env.E2E_PIN ? ['Each server was pinned to CPU 0 and the load generator to CPU 1 (`E2E_PIN`).'] : []),
     '',
     '![chart](e2e.svg)',
