@@ -853,10 +853,10 @@ export class FrameProtocol {
   }
 
   /**
-   * Text encoded straight into the frame when the header size is known from
-   * the string's length alone: under 42 UTF-16 units (at most 123 bytes, a
-   * 2-byte header) or 126–21845 units (126–65535 bytes, a 4-byte header).
-   * Otherwise null: the caller encodes first.
+   * A text frame in one exact-size allocation, when the header size is known
+   * from the string's length alone: under 42 UTF-16 units (at most 123
+   * bytes, a 2-byte header) or 126–21845 units (126–65535 bytes, a 4-byte
+   * header). Otherwise null: the caller encodes first.
    */
   private encodeTextDirect(opcode: Opcode, fin: boolean, text: string): Uint8Array | null {
     const units = text.length;
