@@ -6,17 +6,13 @@ const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { rows, partial } = require('./codec-cases');
+const { median, fmt } = require('./summary');
 
 const impls = [
   { name: 'wsstack', env: {} },
   { name: 'ws', env: { WS_NO_BUFFER_UTIL: '1' } },
   { name: 'ws+bufferutil', env: {} },
 ];
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 function runWorker(impl) {
   const out = execFileSync(process.execPath, [path.join(__dirname, 'codec-worker.js'), impl.name], {
@@ -26,8 +22,6 @@ function runWorker(impl) {
   });
   return JSON.parse(out.trim().split('\n').pop());
 }
-
-const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 async function run() {
   const rounds = Number(process.env.BENCH_ROUNDS || 3);

@@ -19,6 +19,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { barChart } = require('./e2e-chart');
+const { median, fmt } = require('./summary');
 
 const impls = [
   { name: 'net', label: 'node:net echo (ceiling)', env: {} },
@@ -168,12 +169,6 @@ async function runOne(impl, measure, round) {
 
 // ----------------------------------------------------------------- report
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 /** "1.23x", or "n/a" where the reference is not a positive number (e.g. a tiny idle run). */
 const ratio = (a, b) => (b > 0 && Number.isFinite(a / b) ? `${fmt(a / b, 2)}x` : 'n/a');
 

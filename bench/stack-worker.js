@@ -1,9 +1,20 @@
-// One implementation of the stack suite, in its own process: an echo server
-// whose socket is an in-memory Duplex, so a round trip runs every line of the
-// stack (stream events, framing, the message queue or ws's events, the reply
-// write) and no system call. Prints one JSON line: round trips/s per row.
+// One process of the stack suite: echo servers whose sockets are in-memory
+// Duplexes, so a round trip runs every line of a server's stack (stream
+// events, framing, the message queue or ws's events, the reply write) and no
+// system call. The implementations named in argv run in turns of
+// BENCH_SLICE_MS within each row, so that the machine's slow and fast spells
+// fall on all of them alike. Prints one JSON line: round trips/s per
+// implementation and row.
 'use strict';
 const { Duplex } = require('node:stream');
+const { clientFrame } = require('./client-frame');
+
+// 'wsstack' | 'ws' | 'ws+bufferutil' | 'duplex', comma-separated. ws and
+// ws+bufferutil cannot share a process: ws decides on bufferutil when loaded.
+const impls = process.argv[2].split(',');
+const warmupMs = Number(process.env.BENCH_WARMUP_MS || 300);
+const budgetMs = Number(process.env.BENCH_MS || 1000);
+const sliceMs = Number(process.env.BENCH_SLICE_MS || 100);
 
 /** One message in flight, as in e2e's round-trip row; text is what a chat sends, binary skips UTF-8. */
 const allRows = [
@@ -15,10 +26,6 @@ const allRows = [
 // BENCH_ROWS="32 B,64 KiB": only rows whose id contains one of the parts (a partial run writes no report).
 const only = (process.env.BENCH_ROWS || '').split(',').filter(Boolean);
 const rows = only.length ? allRows.filter((row) => only.some((part) => row.id.includes(part))) : allRows;
-
-const impl = process.argv[2]; // 'wsstack' | 'ws' | 'ws+bufferutil' | 'duplex'
-const warmupMs = Number(process.env.BENCH_WARMUP_MS || 300);
-const budgetMs = Number(process.env.BENCH_MS || 1000);
 
 /**
  * The socket: what the server writes is counted and dropped; what the client
@@ -54,29 +61,14 @@ class MemorySocket extends Duplex {
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const UPGRADE = `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
 
-/** A masked client frame, as e2e-load.js builds it: text all 'a', binary a fixed pattern. */
-function clientFrame(size, opcode) {
-  const ext = size < 126 ? 0 : size < 65536 ? 2 : 8;
-  const out = Buffer.alloc(2 + ext + 4 + size);
-  out[0] = 0x80 | opcode;
-  out[1] = 0x80 | (ext === 0 ? size : ext === 2 ? 126 : 127);
-  if (ext === 2) out.writeUInt16BE(size, 2);
-  if (ext === 8) out.writeBigUInt64BE(BigInt(size), 2);
-  const key = [0x37, 0xfa, 0x21, 0x3d];
-  const at = 2 + ext;
-  for (let i = 0; i < 4; i++) out[at + i] = key[i];
-  for (let i = 0; i < size; i++) out[at + 4 + i] = (opcode === 1 ? 0x61 : (i * 31) & 0xff) ^ key[i & 3];
-  return out;
+/** The bytes of a server's echo of a `size`-byte message (unmasked); the duplex echo returns the client frame. */
+function echoLength(impl, size) {
+  const header = size < 126 ? 2 : size < 65536 ? 4 : 10;
+  return impl === 'duplex' ? header + 4 + size : header + size;
 }
 
-/** The bytes of the server's echo of a `size`-byte message (unmasked); the duplex echo returns the client frame. */
-function echoLength(size) {
-  if (impl === 'duplex') return clientFrame(size, 2).length;
-  return (size < 126 ? 2 : size < 65536 ? 4 : 10) + size;
-}
-
-/** Starts an echo server on `socket`; resolves once it is open. */
-async function startServer(socket) {
+/** Starts an echo server of `impl` on `socket`; resolves once it is open. */
+async function startServer(impl, socket) {
   if (impl === 'duplex') {
     socket.on('data', (chunk) => socket.write(chunk));
     return;
@@ -109,12 +101,12 @@ async function startServer(socket) {
 
 const RING = 8;
 
-/** Round trips per second for one row: one message in flight, as the e2e round-trip row. */
-async function measure(row) {
+/** A client of one echo server: `run(ms)` makes round trips for about `ms` and returns how many. */
+async function connect(impl, row) {
   const socket = new MemorySocket();
-  await startServer(socket);
+  await startServer(impl, socket);
   const frame = clientFrame(row.size, row.opcode);
-  const reply = echoLength(row.size);
+  const reply = echoLength(impl, row.size);
   let target = socket.written;
   let wake = null;
   socket.onWritten = () => {
@@ -150,7 +142,7 @@ async function measure(row) {
       wake = resolve;
       process.nextTick(pushFrame);
     });
-  const until = async (ms) => {
+  const run = async (ms) => {
     let n = 0;
     const end = performance.now() + ms;
     do {
@@ -159,21 +151,36 @@ async function measure(row) {
     } while (performance.now() < end);
     return n;
   };
-  await until(warmupMs);
-  const t0 = performance.now();
-  const n = await until(budgetMs);
-  const seconds = (performance.now() - t0) / 1000;
-  socket.destroy();
-  return { id: row.id, rtps: n / seconds };
+  return { impl, run, close: () => socket.destroy() };
+}
+
+/** Round trips per second of each implementation for one row, measured in alternating turns. */
+async function measure(row) {
+  const clients = [];
+  for (const impl of impls) clients.push(await connect(impl, row));
+  for (const client of clients) await client.run(warmupMs);
+  const trips = new Map(clients.map((c) => [c, 0]));
+  const time = new Map(clients.map((c) => [c, 0]));
+  const turns = Math.max(1, Math.round(budgetMs / sliceMs));
+  for (let t = 0; t < turns; t++) {
+    for (const client of t % 2 === 0 ? clients : [...clients].reverse()) {
+      const t0 = performance.now();
+      trips.set(client, trips.get(client) + (await client.run(sliceMs)));
+      time.set(client, time.get(client) + (performance.now() - t0));
+    }
+  }
+  for (const client of clients) client.close();
+  return clients.map((c) => ({ id: row.id, impl: c.impl, rtps: trips.get(c) / (time.get(c) / 1000) }));
 }
 
 (async () => {
-  if (impl === 'ws+bufferutil' && (process.env.WS_NO_BUFFER_UTIL || require('bufferutil') === require('bufferutil/fallback'))) {
+  if (impls.includes('ws+bufferutil') && (process.env.WS_NO_BUFFER_UTIL || require('bufferutil') === require('bufferutil/fallback'))) {
     throw new Error('bufferutil has no native build here: ws+bufferutil would measure the JS fallback');
   }
+  if (impls.includes('ws') && process.env.WS_NO_BUFFER_UTIL !== '1') throw new Error('ws without bufferutil needs WS_NO_BUFFER_UTIL=1');
   const results = [];
-  for (const row of rows) results.push(await measure(row));
-  process.stdout.write(`${JSON.stringify({ impl, results, partial: rows.length < allRows.length })}\n`);
+  for (const row of rows) results.push(...(await measure(row)));
+  process.stdout.write(`${JSON.stringify({ results, partial: rows.length < allRows.length })}\n`);
 })().catch((error) => {
   console.error(error);
   process.exit(1);

@@ -2,55 +2,52 @@
 // the message queue or ws's events, the reply write) over an in-memory
 // socket, ours against ws with and without bufferutil. No TCP and no second
 // process on the round trip, so the figure is the stack's own cost per
-// message; e2e's round trips on this VM are mostly the kernel waking
-// processes. Each implementation runs in a child process; rounds alternate
-// the order; each figure is the median of the rounds.
+// message; e2e's round trips on this VM are mostly kernel time. ws and ours
+// take turns within one process (ws+bufferutil and ours in another), which
+// pairs each ratio in time; rounds alternate the two processes; each figure
+// is the median of the rounds.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { median, fmt } = require('./summary');
 
-const impls = [
-  { name: 'duplex', label: 'Duplex echo', env: {} },
-  { name: 'ws', label: 'ws', env: { WS_NO_BUFFER_UTIL: '1' } },
-  { name: 'ws+bufferutil', label: 'ws+bufferutil', env: {} },
-  { name: 'wsstack', label: 'wsstack', env: {} },
+/** The two processes of a round: ws without bufferutil must be loaded with WS_NO_BUFFER_UTIL=1. */
+const workers = [
+  { name: 'A', impls: ['duplex', 'ws', 'wsstack'], env: { WS_NO_BUFFER_UTIL: '1' } },
+  { name: 'B', impls: ['ws+bufferutil', 'wsstack'], env: {} },
 ];
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-function runWorker(impl) {
-  const out = execFileSync(process.execPath, [path.join(__dirname, 'stack-worker.js'), impl.name], {
-    env: { ...process.env, ...impl.env },
+function runWorker(worker) {
+  const out = execFileSync(process.execPath, [path.join(__dirname, 'stack-worker.js'), worker.impls.join(',')], {
+    env: { ...process.env, ...worker.env },
     encoding: 'utf8',
   });
   return JSON.parse(out.trim().split('\n').pop());
 }
 
-const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-
 async function run() {
   const rounds = Number(process.env.BENCH_ROUNDS || 3);
-  const samples = {}; // impl -> row id -> [round trips/s]
+  const sliceMs = Number(process.env.BENCH_SLICE_MS || 100);
+  // "impl" or "wsstack@A" -> row id -> [round trips/s], one per round.
+  const samples = {};
+  const add = (key, id, rtps) => ((samples[key] ??= {})[id] ??= []).push(rtps);
   const ids = [];
   let partial = false;
   for (let r = 0; r < rounds; r++) {
-    const order = r % 2 === 0 ? impls : [...impls].reverse();
-    for (const impl of order) {
-      process.stderr.write(`stack: round ${r + 1}/${rounds} ${impl.name}\n`);
-      const out = runWorker(impl);
+    for (const worker of r % 2 === 0 ? workers : [...workers].reverse()) {
+      process.stderr.write(`stack: round ${r + 1}/${rounds} ${worker.impls.join(', ')}\n`);
+      const out = runWorker(worker);
       partial ||= out.partial;
-      for (const { id, rtps } of out.results) {
+      for (const { id, impl, rtps } of out.results) {
         if (!ids.includes(id)) ids.push(id);
-        ((samples[impl.name] ??= {})[id] ??= []).push(rtps);
+        add(impl === 'wsstack' ? `wsstack@${worker.name}` : impl, id, rtps);
+        if (impl === 'wsstack') add('wsstack', id, rtps);
       }
     }
   }
   const get = (impl, id) => median(samples[impl][id]);
-  // Per-round pairs, as e2e reports them: the spread says how far to trust a ratio.
+  // Per-round pairs: the spread says how far to trust a ratio.
   const paired = (a, b, id) => {
     const ratios = samples[a][id].map((x, i) => x / samples[b][id][i]).sort((x, y) => x - y);
     return `${fmt(median(ratios), 2)}x (${fmt(ratios[0], 2)}–${fmt(ratios[ratios.length - 1], 2)})`;
@@ -67,8 +64,11 @@ async function run() {
   lines.push("The servers are those of the e2e suite: ours reads with `for await` and awaits each `send` (the README's");
   lines.push("idiom; text arrives as a string), ws answers in its `'message'` listener with the Buffer it got.");
   lines.push('"Duplex echo" writes each chunk straight back: the cost of the harness alone.');
+  lines.push(`Within a row, ws and wsstack take turns of ${sliceMs} ms in one process (ws+bufferutil and wsstack in another),`);
+  lines.push("so the machine's slow and fast spells fall on both: each ratio compares wsstack with the server it took turns");
+  lines.push('with, and the wsstack column is the median over both processes. The control compares two processes.');
   lines.push('');
-  const settings = [`BENCH_ROUNDS=${rounds}`, ...(process.env.BENCH_MS ? [`BENCH_MS=${process.env.BENCH_MS}`] : [])].join(' ');
+  const settings = [`BENCH_ROUNDS=${rounds}`, ...['BENCH_MS', 'BENCH_SLICE_MS'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`)].join(' ');
   lines.push(`Run: \`${settings} node bench/run.js stack\` (each row: ${process.env.BENCH_WARMUP_MS || 300} ms of warm-up, then ${process.env.BENCH_MS || 1000} ms). Higher is better.`);
   lines.push('');
   lines.push('| round trips/s | Duplex echo | ws | ws+bufferutil | wsstack | /ws | /ws+bufferutil |');
@@ -77,7 +77,7 @@ async function run() {
     const ours = get('wsstack', id);
     lines.push(
       `| ${id} | ${fmt(get('duplex', id))} | ${fmt(get('ws', id))} | ${fmt(get('ws+bufferutil', id))} | ${fmt(ours)} | ` +
-        `${fmt(ours / get('ws', id), 2)}x | ${fmt(ours / get('ws+bufferutil', id), 2)}x |`,
+        `${fmt(get('wsstack@A', id) / get('ws', id), 2)}x | ${fmt(get('wsstack@B', id) / get('ws+bufferutil', id), 2)}x |`,
     );
   }
   lines.push('');
@@ -86,7 +86,7 @@ async function run() {
   lines.push('| row | wsstack / ws | wsstack / ws+bufferutil | ws / ws+bufferutil (control) |');
   lines.push('|---|---|---|---|');
   for (const id of ids) {
-    lines.push(`| ${id} | ${paired('wsstack', 'ws', id)} | ${paired('wsstack', 'ws+bufferutil', id)} | ${paired('ws', 'ws+bufferutil', id)} |`);
+    lines.push(`| ${id} | ${paired('wsstack@A', 'ws', id)} | ${paired('wsstack@B', 'ws+bufferutil', id)} | ${paired('ws', 'ws+bufferutil', id)} |`);
   }
   lines.push('');
   lines.push('What separates the rows: a text message costs us a UTF-8 decode into a string and an encode back, since');
