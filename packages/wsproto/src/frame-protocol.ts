@@ -491,8 +491,10 @@ export class FrameProtocol {
   private readonly maxFragments: number;
   private readonly random: RandomSource;
   private readonly decoder: FrameDecoder;
-  /** Made at the first text message: many connections never see one. */
+  /** Decodes text messages that arrive in pieces (see dataPiece); made at the first such message. */
   private textDecoder: InstanceType<typeof TextDecoder> | null = null;
+  /** {@link textDecoder} holds the start of the current text message. */
+  private textStreaming = false;
   /**
    * Mask keys drawn from the default source come from the shared pool: one
    * getRandomValues call per frame costs more than masking a small frame.
@@ -628,11 +630,21 @@ export class FrameProtocol {
     if (opcode === Opcode.TEXT) {
       let text: string;
       try {
-        // RFC 6455 8.1: text is UTF-8; the streaming decoder fails at the first
-        // bad byte and holds back an incomplete code point at a piece's end,
-        // and the final call fails on one left dangling at the message's end.
-        const decoder = (this.textDecoder ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }));
-        text = messageFinished ? decoder.decode(data) : decoder.decode(data, STREAM);
+        // RFC 6455 8.1: text is UTF-8, checked as it arrives.
+        if (messageFinished && !this.textStreaming) {
+          // A whole message in one piece (most are): the shared decoder,
+          // which never streams. Node's TextDecoder gives up its fast UTF-8
+          // path for good once it decodes with `stream` (measured 2.2x slower
+          // at 32 bytes, 5x at 1 KiB), so streaming gets a decoder of its own.
+          text = strictUtf8.decode(data);
+        } else {
+          // The streaming decoder fails at the first bad byte and holds back
+          // an incomplete code point at a piece's end; the final call fails
+          // on one left dangling at the message's end.
+          const decoder = (this.textDecoder ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }));
+          text = messageFinished ? decoder.decode(data) : decoder.decode(data, STREAM);
+          this.textStreaming = !messageFinished;
+        }
       } catch {
         throw new ParseFailed('text message is not valid UTF-8', 1007);
       }

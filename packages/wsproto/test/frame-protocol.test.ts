@@ -271,6 +271,37 @@ describe('UTF-8 validation', () => {
     expect(frames.map((f) => f.payload).join('')).toBe('Hκ');
   });
 
+  test('whole messages, before and after a fragmented one, go to a decoder that never streamed', () => {
+    // Node's TextDecoder drops its fast UTF-8 path for good after one
+    // decode with { stream: true }: whole messages must not share that one.
+    const streamed = new WeakSet<object>();
+    const wholeOnStreamed: string[] = [];
+    const decode = TextDecoder.prototype.decode;
+    const spy = jest.spyOn(TextDecoder.prototype, 'decode').mockImplementation(function (this: TextDecoder, input, options) {
+      const wasStreamed = streamed.has(this);
+      if (options?.stream) streamed.add(this);
+      const text = decode.call(this, input, options);
+      if (wasStreamed && !options?.stream) wholeOnStreamed.push(text);
+      return text;
+    });
+    try {
+      const frames = receive(
+        serverProto(),
+        rawFrame({ opcode: Opcode.TEXT, payload: 'before', mask: KEY }),
+        rawFrame({ opcode: Opcode.TEXT, fin: false, payload: hex('48 ce'), mask: KEY }),
+        rawFrame({ opcode: Opcode.CONTINUATION, payload: hex('ba'), mask: KEY }),
+        rawFrame({ opcode: Opcode.TEXT, payload: 'after', mask: KEY }),
+        rawFrame({ opcode: Opcode.TEXT, fin: false, payload: hex('ce'), mask: KEY }),
+        rawFrame({ opcode: Opcode.CONTINUATION, payload: hex('ba'), mask: KEY }),
+      );
+      expect(frames.map((f) => f.payload)).toEqual(['before', 'H', 'κ', 'after', '', 'κ']);
+      // Only the fragments' own final decodes (flushes) ran on the streaming decoder.
+      expect(wholeOnStreamed).toEqual(['κ', 'κ']);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   test('a sequence left dangling at the message end fails with 1007', () => {
     const proto = serverProto();
     proto.receiveBytes(rawFrame({ opcode: Opcode.TEXT, payload: hex('48 e1 bd'), mask: KEY }));
