@@ -9,6 +9,7 @@
 import { LocalProtocolError, ParseFailed } from './errors';
 import type { Extension } from './extensions';
 import { applyMask, copyMasked, copyOutSmall, gatherMasked } from './mask';
+import { decodeUtf8, Utf8Decoder } from './utf8';
 import { DEFAULT_OPTIONS } from './options';
 import { trace, traceBytes, tracing } from './trace';
 import { allocFrame, allocUninitialized, ON_HEAP_MAX } from './alloc';
@@ -108,7 +109,6 @@ const keyPool = new Uint8Array(KEY_POOL_SIZE);
 let keyPoolPos = KEY_POOL_SIZE;
 /** Masked payloads shorter than this are copied and masked in one pass; longer ones are copied, then masked by words. */
 const MASK_COPY_MAX = 64;
-const STREAM = { stream: true } as const;
 
 /**
  * Payloads up to this size are copied out of their chunk, not viewed: the
@@ -122,8 +122,6 @@ const textEncoder = new TextEncoder();
 const textScratch = new Uint8Array(123);
 /** The same for 126–21845 units (at most 65535 bytes, a 16-bit length); made on first use. */
 let wideTextScratch: Uint8Array | null = null;
-// ignoreBOM: a text message that starts with U+FEFF keeps it.
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * True for a close code a peer may put on the wire (RFC 6455 7.4.1 and 7.4.2):
@@ -152,7 +150,7 @@ export function decodeClosePayload(payload: Uint8Array): { code: number; reason:
   let reason: string;
   try {
     // RFC 6455 5.5.1: the reason is UTF-8.
-    reason = strictUtf8.decode(payload.subarray(2));
+    reason = decodeUtf8(payload.subarray(2));
   } catch {
     throw new ParseFailed('close reason is not valid UTF-8', 1007);
   }
@@ -491,10 +489,8 @@ export class FrameProtocol {
   private readonly maxFragments: number;
   private readonly random: RandomSource;
   private readonly decoder: FrameDecoder;
-  /** Decodes text messages that arrive in pieces (see dataPiece); made at the first such message. */
-  private textDecoder: InstanceType<typeof TextDecoder> | null = null;
-  /** {@link textDecoder} holds the start of the current text message. */
-  private textStreaming = false;
+  /** Decodes received text (see dataPiece); made at the first text message: many connections never see one. */
+  private utf8: Utf8Decoder | null = null;
   /**
    * Mask keys drawn from the default source come from the shared pool: one
    * getRandomValues call per frame costs more than masking a small frame.
@@ -630,21 +626,9 @@ export class FrameProtocol {
     if (opcode === Opcode.TEXT) {
       let text: string;
       try {
-        // RFC 6455 8.1: text is UTF-8, checked as it arrives.
-        if (messageFinished && !this.textStreaming) {
-          // A whole message in one piece (most are): the shared decoder,
-          // which never streams. Node's TextDecoder gives up its fast UTF-8
-          // path for good once it decodes with `stream` (measured 2.2x slower
-          // at 32 bytes, 5x at 1 KiB), so streaming gets a decoder of its own.
-          text = strictUtf8.decode(data);
-        } else {
-          // The streaming decoder fails at the first bad byte and holds back
-          // an incomplete code point at a piece's end; the final call fails
-          // on one left dangling at the message's end.
-          const decoder = (this.textDecoder ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }));
-          text = messageFinished ? decoder.decode(data) : decoder.decode(data, STREAM);
-          this.textStreaming = !messageFinished;
-        }
+        // RFC 6455 8.1: text is UTF-8, checked as it arrives: a piece fails
+        // at its first bad byte, and the last one at a sequence left dangling.
+        text = (this.utf8 ??= new Utf8Decoder()).decode(data, messageFinished);
       } catch {
         throw new ParseFailed('text message is not valid UTF-8', 1007);
       }
