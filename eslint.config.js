@@ -9,6 +9,7 @@ module.exports = tseslint.config(
   js.configs.recommended,
   {
     files: ['packages/**/*.ts'],
+    ignores: ['packages/llhttp/**'],
     extends: [tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: __dirname },

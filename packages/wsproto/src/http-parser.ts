@@ -1,7 +1,7 @@
 /**
  * An incremental HTTP/1.1 head parser on llhttp (the parser Node's `http`
- * uses), in its WebAssembly build that ships inside undici. This is the only
- * module that knows where llhttp comes from; the handshake sees typed heads.
+ * uses), in its WebAssembly build from `@wsstack/llhttp`. This is the only
+ * module that drives llhttp; the handshake sees typed heads.
  *
  * One wasm instance is compiled lazily and shared; each {@link HttpParser}
  * owns an llhttp parser struct in it. Parsing is synchronous, so one
@@ -9,10 +9,9 @@
  *
  * @module
  */
-import wasmBytes from 'undici/lib/llhttp/llhttp-wasm.js';
-import { ERROR, METHODS, TYPE } from 'undici/lib/llhttp/constants.js';
+import { ERROR, METHOD_NAMES, TYPE, wasm as wasmBytes } from '@wsstack/llhttp';
+import { concatBytes } from './bytes';
 import type { Headers } from './events';
-import { concatBytes } from './utilities';
 
 /** What kind of message a parser reads. */
 export type HttpMessageKind = 'request' | 'response';
@@ -83,9 +82,6 @@ const CB_OK = 0;
 const CB_ERROR = -1;
 /** From on_headers_complete: "upgrade, no body": what follows the head is not HTTP. */
 const CB_UPGRADE_NO_BODY = 2;
-
-const METHOD_NAMES: string[] = [];
-for (const [name, code] of Object.entries(METHODS)) METHOD_NAMES[code] = name;
 
 let llhttp: Llhttp | null = null;
 /** The parser whose execute/finish is running: llhttp's callbacks belong to it. */
