@@ -2,7 +2,9 @@
 // (moduleNameMapper), so `npm test` needs no build first.
 const mapper = {
   '^@wsstack/wsproto$': '<rootDir>/../wsproto/src/index.ts',
+  '^@wsstack/wsproto/internal$': '<rootDir>/../wsproto/src/internal.ts',
   '^@wsstack/simple-websocket$': '<rootDir>/../simple-websocket/src/index.ts',
+  '^@wsstack/simple-websocket/internal$': '<rootDir>/../simple-websocket/src/internal.ts',
   '^@wsstack/express-sock$': '<rootDir>/../express-sock/src/index.ts',
 };
 

@@ -4,28 +4,15 @@
  *
  * @module
  */
+import { CloseReason, decodeClosePayload, truncateReason } from './close-reason';
+import { concatBytes } from './bytes';
 import { LocalProtocolError, ParseFailed } from './errors';
-import {
-  BytesMessage,
-  CloseConnection,
-  Ping,
-  Pong,
-  TextMessage,
-  type Event,
-} from './events';
+import { BytesMessage, CloseConnection, Ping, Pong, TextMessage, type Event } from './events';
 import type { Extension } from './extensions';
-import {
-  CloseReason,
-  decodeClosePayload,
-  FrameProtocol,
-  MAX_CLOSE_REASON,
-  Opcode,
-  type Frame,
-  type FrameProtocolInit,
-} from './frame-protocol';
-import { trace, traceEvent, tracing } from './trace';
-import { concatBytes } from './utilities';
+import { FrameProtocol, type Frame, type FrameProtocolInit } from './frame-protocol';
+import { Opcode } from './opcode';
 import { DEFAULT_OPTIONS, type ConnectionOptions } from './options';
+import { trace, traceEvent, tracing } from './trace';
 
 /** Which end of the connection this is. Clients mask their frames; servers do not. */
 export enum ConnectionType {
@@ -50,6 +37,20 @@ export enum ConnectionState {
   CLOSED = 'CLOSED',
   REJECTING = 'REJECTING',
 }
+
+/**
+ * The moves a {@link Connection} may make, from each state it can be in
+ * (CONNECTING and REJECTING belong to the handshake). Every change of state
+ * goes through `Connection.to()`, which checks this table.
+ */
+const TRANSITIONS: Record<ConnectionState, readonly ConnectionState[]> = {
+  [ConnectionState.CONNECTING]: [],
+  [ConnectionState.OPEN]: [ConnectionState.LOCAL_CLOSING, ConnectionState.REMOTE_CLOSING, ConnectionState.CLOSED],
+  [ConnectionState.LOCAL_CLOSING]: [ConnectionState.CLOSED],
+  [ConnectionState.REMOTE_CLOSING]: [ConnectionState.CLOSED],
+  [ConnectionState.CLOSED]: [],
+  [ConnectionState.REJECTING]: [],
+};
 
 /** Settings of a {@link Connection}: the limits plus what the handshake settled. */
 export interface ConnectionInit extends ConnectionOptions {
@@ -132,7 +133,7 @@ export class Connection {
         if (!(error instanceof ParseFailed)) throw error;
         // The peer broke the protocol: we owe it a close with the code.
         this.stopped = true;
-        this._state = ConnectionState.REMOTE_CLOSING;
+        this.to(ConnectionState.REMOTE_CLOSING);
         const failure = new CloseConnection({ code: error.code, reason: truncateReason(error.message) });
         if (tracing) trace('wsproto', 'Connection.nextEvent', traceEvent(failure));
         return failure;
@@ -144,7 +145,7 @@ export class Connection {
       }
     }
     if (this.eof && this._state !== ConnectionState.CLOSED) {
-      this._state = ConnectionState.CLOSED;
+      this.to(ConnectionState.CLOSED);
       return new CloseConnection({ code: CloseReason.ABNORMAL_CLOSURE });
     }
     return null;
@@ -174,8 +175,7 @@ export class Connection {
         const { code, reason } = decodeClosePayload(frame.payload as Uint8Array);
         this.stopped = true;
         // RFC 6455 5.5.1: a close answering ours completes the handshake.
-        this._state =
-          this._state === ConnectionState.LOCAL_CLOSING ? ConnectionState.CLOSED : ConnectionState.REMOTE_CLOSING;
+        this.to(this._state === ConnectionState.LOCAL_CLOSING ? ConnectionState.CLOSED : ConnectionState.REMOTE_CLOSING);
         return new CloseConnection({ code, reason });
       }
     }
@@ -216,27 +216,23 @@ export class Connection {
       case 'CloseConnection': {
         if (state !== ConnectionState.OPEN && state !== ConnectionState.REMOTE_CLOSING) throw badState(event.type, state);
         const bytes = this.proto.close(event.code, event.reason);
-        this._state = state === ConnectionState.OPEN ? ConnectionState.LOCAL_CLOSING : ConnectionState.CLOSED;
+        this.to(state === ConnectionState.OPEN ? ConnectionState.LOCAL_CLOSING : ConnectionState.CLOSED);
         return [bytes];
       }
       default:
         throw badState(event.type, state);
     }
   }
+
+  /** The one place the state changes. */
+  private to(next: ConnectionState): void {
+    if (!TRANSITIONS[this._state].includes(next)) {
+      throw new Error(`internal: connection transition ${this._state} → ${next}`);
+    }
+    this._state = next;
+  }
 }
 
 function badState(type: string, state: ConnectionState): LocalProtocolError {
   return new LocalProtocolError(`cannot send ${type} in state ${state}`, 'WS_BAD_STATE');
-}
-
-const reasonEncoder = new TextEncoder();
-
-/** Cuts a reason to the 123 bytes a close frame can carry, at a code point boundary. */
-function truncateReason(reason: string): string {
-  if (reason.length <= MAX_CLOSE_REASON / 3) return reason;
-  const bytes = reasonEncoder.encode(reason);
-  if (bytes.length <= MAX_CLOSE_REASON) return reason;
-  let end = MAX_CLOSE_REASON;
-  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--; // back off continuation bytes
-  return new TextDecoder().decode(bytes.subarray(0, end));
 }

@@ -30,8 +30,7 @@ export class LocalProtocolError extends Error {
 export type RemoteProtocolErrorCode =
   | 'WS_BAD_HANDSHAKE' // the peer's handshake broke RFC 6455 section 4
   | 'WS_BAD_HTTP' // the bytes were not valid HTTP/1.1
-  | 'WS_HEADERS_TOO_LARGE' // handshake header bytes or count over the limit
-  | 'WS_REJECTED'; // (client) the server answered with something other than 101
+  | 'WS_HEADERS_TOO_LARGE'; // handshake header bytes or count over the limit
 
 /**
  * The peer broke the protocol during the handshake. When `eventHint` is set

@@ -8,9 +8,9 @@
  * @module
  */
 import type { Extension } from './extensions';
+import type { Headers } from './headers';
 
-/** Header list as it travels: `[name, value]` pairs. Received names are lower-case. */
-export type Headers = Array<[name: string, value: string]>;
+export type { Headers } from './headers';
 
 /** Fields of {@link Request}. */
 export interface RequestInit {

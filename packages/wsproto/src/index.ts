@@ -2,29 +2,22 @@
  * `@wsstack/wsproto`: a sans-IO WebSocket protocol core. Bytes in, events
  * out, bytes back; no sockets, no timers, no promises.
  *
+ * What the layers above use and no application needs (the frame decoder and
+ * encoder, the trace hooks) is in `@wsstack/wsproto/internal`.
+ *
  * @packageDocumentation
  */
 export * from './events';
 export * from './errors';
 export { ACCEPT_GUID, generateAcceptToken, generateNonce, defaultRandom, type RandomSource } from './utilities';
-export {
-  Opcode,
-  CloseReason,
-  RSV1,
-  RSV2,
-  RSV3,
-  FrameDecoder,
-  FrameProtocol,
-  decodeClosePayload,
-  isValidCloseCode,
-  MAX_CONTROL_PAYLOAD,
-  MAX_CLOSE_REASON,
-  type Frame,
-  type FrameProtocolInit,
-} from './frame-protocol';
+export { Opcode, RSV1, RSV2, RSV3, MAX_CONTROL_PAYLOAD } from './opcode';
+export { CloseReason, MAX_CLOSE_REASON, isValidCloseCode, decodeClosePayload } from './close-reason';
+export { FrameProtocol, type Frame, type FrameProtocolInit } from './frame-protocol';
 export { ConnectionType, ConnectionState, Connection, type ConnectionInit } from './connection';
-export { type Extension, PerMessageDeflate, type PerMessageDeflateInit } from './extensions';
+export { type Extension } from './extensions';
+export { PerMessageDeflate, type PerMessageDeflateInit } from './permessage-deflate';
 export { type ConnectionOptions, DEFAULT_OPTIONS } from './options';
-export { Handshake, pairHeaders } from './handshake';
+export { Handshake } from './handshake';
+export { pairHeaders } from './headers';
 export { WSConnection } from './ws-connection';
-export { setTraceSink, trace, traceBytes, traceEvent, tracing, type TraceSink } from './trace';
+export { setTraceSink, type TraceSink } from './trace';

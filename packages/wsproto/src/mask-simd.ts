@@ -1,8 +1,8 @@
 /**
  * Masking with WebAssembly SIMD: 16 bytes per XOR instead of 4, for payloads
- * large enough to pay for copying them in and out of WebAssembly memory.
- * Measured here on 64 KiB: the JS word loop 3.5 GB/s, this module 18–28 GB/s,
- * and with both copies a 1 MiB payload unmasks about twice as fast as in JS.
+ * large enough to pay for copying them in and out of WebAssembly memory
+ * (several times the JS word loop's speed; with both copies, about twice as
+ * fast as JS for a whole large payload: bench/results/design-notes.md).
  *
  * The module is a hundred bytes, written out below instruction by instruction
  * so it can be read without a toolchain; it needs no native addon and runs
@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { gather, view, type PieceCursor } from './bytes';
 
 /** Bytes masked per call. */
 export const SIMD_BLOCK = 65536;
@@ -109,7 +110,7 @@ export function createSimdMasker(): SimdMasker | null {
  * before it returns).
  *
  * Where a block sits in that memory matters: a copy whose destination lies
- * a few bytes after its source modulo 4 KiB runs 15–20x slower here (the CPU
+ * a few bytes after its source modulo 4 KiB runs many times slower (the CPU
  * takes the loads for reads of the bytes just stored: "4K aliasing"). Large
  * buffers start near a page boundary, so each block is placed half a page
  * away from where its bytes go in their own buffer.
@@ -137,38 +138,24 @@ export class SimdMasker {
     const at = blockStart(dest, offset);
     for (let done = 0; done < length; done += SIMD_BLOCK) {
       const n = Math.min(SIMD_BLOCK, length - done);
-      // A plain view: a Node Buffer's subarray costs several times more.
-      this.memory.set(n === length ? source : new Uint8Array(source.buffer, source.byteOffset + done, n), at);
+      this.memory.set(n === length ? source : view(source, done, n), at);
       this.flush(at, n, dest, offset + done, key, phase + done);
     }
   }
 
   /**
-   * Writes the first `n` bytes of `pieces[first]` (from byte `pos`),
-   * `pieces[first + 1]`, … masked into `dest` from 0, with `dest[0]` at key
-   * index `phase`: a payload gathered from received chunks. Pieces fill a
-   * block before it is masked, so 1,460-byte TCP segments cost one mask call
-   * and one copy out per 64 KiB.
+   * Writes the next `n` bytes of `pieces` (from `at`, which moves past them)
+   * masked into `dest` from 0, with `dest[0]` at key index `phase`: a
+   * payload gathered from received chunks. Pieces fill a block before it is
+   * masked, so 1,460-byte TCP segments cost one mask call and one copy out
+   * per 64 KiB.
    */
-  gatherMasked(pieces: Uint8Array[], first: number, pos: number, n: number, dest: Uint8Array, key: Uint8Array, phase: number): void {
-    const memory = this.memory;
-    const at = blockStart(dest, 0);
-    let fill = 0; // bytes waiting in the block
-    let flushed = 0; // bytes already in dest
-    for (let i = first; flushed + fill < n; i++) {
-      const piece = pieces[i];
-      while (pos < piece.length && flushed + fill < n) {
-        const take = Math.min(piece.length - pos, SIMD_BLOCK - fill, n - flushed - fill);
-        memory.set(pos === 0 && take === piece.length ? piece : new Uint8Array(piece.buffer, piece.byteOffset + pos, take), at + fill);
-        fill += take;
-        pos += take;
-        if (fill === SIMD_BLOCK || flushed + fill === n) {
-          this.flush(at, fill, dest, flushed, key, phase + flushed);
-          flushed += fill;
-          fill = 0;
-        }
-      }
-      pos = 0;
+  gatherMasked(pieces: readonly Uint8Array[], at: PieceCursor, n: number, dest: Uint8Array, key: Uint8Array, phase: number): void {
+    const block = blockStart(dest, 0);
+    for (let done = 0; done < n; done += SIMD_BLOCK) {
+      const take = Math.min(SIMD_BLOCK, n - done);
+      gather(pieces, at, take, this.memory, block);
+      this.flush(block, take, dest, done, key, phase + done);
     }
   }
 

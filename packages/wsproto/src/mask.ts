@@ -3,11 +3,12 @@
  * operation both ways. This is the hot loop of large messages: payloads from
  * {@link SIMD_MIN} bytes go through WebAssembly SIMD (mask-simd.ts) where it
  * is available; the rest, and every payload where it is not, through a JS
- * loop on 32-bit words where the bytes are 4-byte aligned and byte by byte
- * only at the edges.
+ * loop on 32-bit words where the bytes are 4-byte aligned and
+ * {@link maskBytes} at the edges and for short payloads.
  *
  * @module
  */
+import { gather, view, type PieceCursor } from './bytes';
 import { createSimdMasker } from './mask-simd';
 
 // The key rotated to the alignment point, read back as one native-endian
@@ -17,14 +18,40 @@ const keyWordBytes = new Uint8Array(keyWord.buffer);
 
 /** Below this many bytes a plain byte loop beats setting up a word view. */
 const WORD_LOOP_MIN = 32;
+/** Below this many bytes a masked copy in one pass beats a copy, then the word loop. */
+const COPY_LOOP_MAX = 64;
 
 /**
- * From this many bytes the SIMD path wins despite its two copies (measured
- * against the JS loop: level at 1 KiB, ahead at 2 KiB, half the time at 4 KiB).
+ * From this many bytes the SIMD path wins despite copying into WebAssembly
+ * memory and back (bench/results/design-notes.md has the crossover).
  */
 export const SIMD_MIN = 2048;
 
 const simd = createSimdMasker();
+
+/**
+ * Writes `n` bytes of `source` from `from`, XORed with `key`, into `dest`
+ * from `to`; `source[from]` meets `key[phase]`. `source` and `dest` may be
+ * the same bytes at the same offset (masking in place). The key sits in
+ * locals and four bytes go per step: the loop every short payload takes, in
+ * both directions.
+ */
+export function maskBytes(source: Uint8Array, from: number, dest: Uint8Array, to: number, n: number, key: Uint8Array, phase = 0): void {
+  const k0 = key[phase & 3];
+  const k1 = key[(phase + 1) & 3];
+  const k2 = key[(phase + 2) & 3];
+  const k3 = key[(phase + 3) & 3];
+  let i = 0;
+  for (const whole = n & ~3; i < whole; i += 4) {
+    dest[to + i] = source[from + i] ^ k0;
+    dest[to + i + 1] = source[from + i + 1] ^ k1;
+    dest[to + i + 2] = source[from + i + 2] ^ k2;
+    dest[to + i + 3] = source[from + i + 3] ^ k3;
+  }
+  if (i < n) dest[to + i] = source[from + i++] ^ k0;
+  if (i < n) dest[to + i] = source[from + i++] ^ k1;
+  if (i < n) dest[to + i] = source[from + i] ^ k2;
+}
 
 /**
  * XORs `data[start, end)` in place with `key` (4 bytes). `phase` is the
@@ -39,7 +66,7 @@ const simd = createSimdMasker();
  */
 export function applyMask(data: Uint8Array, key: Uint8Array, phase = 0, start = 0, end = data.length): void {
   if (simd !== null && end - start >= SIMD_MIN) {
-    simd.copyMasked(new Uint8Array(data.buffer, data.byteOffset + start, end - start), data, start, key, phase & 3);
+    simd.copyMasked(view(data, start, end - start), data, start, key, phase & 3);
   } else {
     applyMaskScalar(data, key, phase, start, end);
   }
@@ -54,6 +81,8 @@ export function applyMask(data: Uint8Array, key: Uint8Array, phase = 0, start = 
 export function copyMasked(source: Uint8Array, dest: Uint8Array, offset: number, key: Uint8Array, phase = 0): void {
   if (simd !== null && source.length >= SIMD_MIN) {
     simd.copyMasked(source, dest, offset, key, phase & 3);
+  } else if (source.length < COPY_LOOP_MAX) {
+    maskBytes(source, 0, dest, offset, source.length, key, phase);
   } else {
     dest.set(source, offset);
     applyMaskScalar(dest, key, phase, offset, offset + source.length);
@@ -62,77 +91,42 @@ export function copyMasked(source: Uint8Array, dest: Uint8Array, offset: number,
 
 /**
  * A short payload copied out of `source` (from `at`, `n` bytes) into a new
- * array, unmasked on the way when `key` is given: one pass, four bytes a
- * step. For up to 64 bytes, where V8 keeps the array on its heap, this beats
- * a view plus {@link applyMask}. A view needs `buffer` and `byteOffset`,
- * which are slow accessor calls in Node 20's V8.
+ * array, unmasked on the way when `key` is given. For payloads V8 keeps on
+ * its own heap this beats a view plus {@link applyMask}: a view needs
+ * `buffer` and `byteOffset`, which Node 20's V8 does not inline.
  */
 export function copyOutSmall(source: Uint8Array, at: number, n: number, key: Uint8Array | null, phase = 0): Uint8Array {
   const out = new Uint8Array(n);
   if (key === null) {
     for (let i = 0; i < n; i++) out[i] = source[at + i];
-    return out;
+  } else {
+    maskBytes(source, at, out, 0, n, key, phase);
   }
-  const k0 = key[phase & 3];
-  const k1 = key[(phase + 1) & 3];
-  const k2 = key[(phase + 2) & 3];
-  const k3 = key[(phase + 3) & 3];
-  let i = 0;
-  for (const whole = n & ~3; i < whole; i += 4) {
-    out[i] = source[at + i] ^ k0;
-    out[i + 1] = source[at + i + 1] ^ k1;
-    out[i + 2] = source[at + i + 2] ^ k2;
-    out[i + 3] = source[at + i + 3] ^ k3;
-  }
-  if (i < n) out[i] = source[at + i++] ^ k0;
-  if (i < n) out[i] = source[at + i++] ^ k1;
-  if (i < n) out[i] = source[at + i] ^ k2;
   return out;
 }
 
 /**
- * Writes `n` bytes from `pieces[first]` (starting at byte `pos`) and the
- * pieces after it into `dest` from 0, masked with `key` from key index
- * `phase`: a payload gathered from the chunks it arrived in.
+ * Writes the next `n` bytes of `pieces` (from `at`) into `dest` from 0,
+ * masked with `key` from key index `phase`, and moves `at` past them: a
+ * payload gathered from the chunks it arrived in.
  */
-export function gatherMasked(pieces: Uint8Array[], first: number, pos: number, n: number, dest: Uint8Array, key: Uint8Array, phase = 0): void {
+export function gatherMasked(pieces: readonly Uint8Array[], at: PieceCursor, n: number, dest: Uint8Array, key: Uint8Array, phase = 0): void {
   if (simd !== null && n >= SIMD_MIN) {
-    simd.gatherMasked(pieces, first, pos, n, dest, key, phase & 3);
+    simd.gatherMasked(pieces, at, n, dest, key, phase & 3);
     return;
   }
-  let copied = 0;
-  for (let i = first; copied < n; i++) {
-    const piece = pieces[i];
-    const take = Math.min(piece.length - pos, n - copied);
-    // A plain view: a Node Buffer's subarray costs several times more.
-    dest.set(pos === 0 && take === piece.length ? piece : new Uint8Array(piece.buffer, piece.byteOffset + pos, take), copied);
-    copied += take;
-    pos = 0;
-  }
+  gather(pieces, at, n, dest, 0);
   applyMaskScalar(dest, key, phase, 0, n);
 }
 
 /** {@link applyMask} in plain JS: the fallback, and the path for short payloads. */
 export function applyMaskScalar(data: Uint8Array, key: Uint8Array, phase = 0, start = 0, end = data.length): void {
-  let i = start;
-  let p = phase & 3;
   if (end - start < WORD_LOOP_MIN) {
-    // Short payloads (most messages): the key in locals, four bytes a step.
-    const k0 = key[p];
-    const k1 = key[(p + 1) & 3];
-    const k2 = key[(p + 2) & 3];
-    const k3 = key[(p + 3) & 3];
-    for (const whole = end - ((end - start) & 3); i < whole; i += 4) {
-      data[i] ^= k0;
-      data[i + 1] ^= k1;
-      data[i + 2] ^= k2;
-      data[i + 3] ^= k3;
-    }
-    if (i < end) data[i++] ^= k0;
-    if (i < end) data[i++] ^= k1;
-    if (i < end) data[i] ^= k2;
+    maskBytes(data, start, data, start, end - start, key, phase);
     return;
   }
+  let i = start;
+  let p = phase & 3;
   const base = data.byteOffset;
   // Leading bytes up to a 4-byte boundary of the underlying buffer.
   while (((base + i) & 3) !== 0) {
@@ -145,20 +139,18 @@ export function applyMaskScalar(data: Uint8Array, key: Uint8Array, phase = 0, st
   keyWordBytes[3] = key[(p + 3) & 3];
   const k = keyWord[0];
   const words = (end - i) >>> 2;
-  const view = new Int32Array(data.buffer, base + i, words);
+  const wordView = new Int32Array(data.buffer, base + i, words);
   let w = 0;
   // Unrolled by four: fewer loop checks per word.
   const unrolled = words & ~3;
   for (; w < unrolled; w += 4) {
-    view[w] ^= k;
-    view[w + 1] ^= k;
-    view[w + 2] ^= k;
-    view[w + 3] ^= k;
+    wordView[w] ^= k;
+    wordView[w + 1] ^= k;
+    wordView[w + 2] ^= k;
+    wordView[w + 3] ^= k;
   }
-  for (; w < words; w++) view[w] ^= k;
-  // A whole number of words leaves the key phase where it was.
-  for (i += words * 4; i < end; i++) {
-    data[i] ^= key[p];
-    p = (p + 1) & 3;
-  }
+  for (; w < words; w++) wordView[w] ^= k;
+  // A whole number of words leaves the key phase where it was; the tail is a few bytes.
+  i += words * 4;
+  maskBytes(data, i, data, i, end - i, key, p);
 }

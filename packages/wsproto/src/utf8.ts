@@ -4,10 +4,10 @@
  *
  * Node 20's `TextDecoder` decodes one of two ways, and each is the slow one
  * for some text. A decoder that never streamed validates with simdutf and
- * lets V8 build the string: 5x faster than ICU for 1 KiB of ASCII, but 2x
- * slower as soon as some bytes are not ASCII (1 KiB of JSON with 5% "é":
- * 2.4 µs against 1.4). The first `decode(…, { stream: true })` switches a
- * decoder to ICU for good. So a {@link Utf8Decoder} keeps one decoder of
+ * lets V8 build the string: much faster than ICU for ASCII, but slower as
+ * soon as some bytes are not ASCII (bench/results/design-notes.md has the
+ * figures). The first `decode(…, { stream: true })` switches a decoder to
+ * ICU for good. So a {@link Utf8Decoder} keeps one decoder of
  * each kind, and uses for each long message the one that suited the last:
  * a decoded string as long as its bytes was all ASCII. Nothing here decodes
  * with `stream`: pieces are cut after their last complete code point, the
@@ -28,6 +28,11 @@ icu.decode(new Uint8Array(0), { stream: true });
 
 /** Below this many bytes both of Node's paths cost about the same. */
 const CHOOSE_MIN = 256;
+
+/** Bytes of `text` once encoded as UTF-8 (a lone surrogate counts 3: it is sent as U+FFFD). */
+export function utf8ByteLength(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
 
 /**
  * Decodes whole UTF-8 (for short text such as a close reason).

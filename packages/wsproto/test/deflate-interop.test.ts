@@ -6,7 +6,7 @@
 import WebSocket from 'ws';
 import { Connection, ConnectionType } from '../src/connection';
 import { BytesMessage, TextMessage, type Event } from '../src/events';
-import { PerMessageDeflate } from '../src/extensions';
+import { PerMessageDeflate } from '../src/permessage-deflate';
 
 type Message = string | Buffer;
 

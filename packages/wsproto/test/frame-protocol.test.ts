@@ -1,4 +1,5 @@
-import { FrameDecoder, FrameProtocol, Opcode, ParseFailed, LocalProtocolError, decodeClosePayload, type Frame } from '@wsstack/wsproto';
+import { FrameProtocol, Opcode, ParseFailed, LocalProtocolError, decodeClosePayload, type Frame } from '@wsstack/wsproto';
+import { FrameDecoder } from '@wsstack/wsproto/internal';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { applyMask } from '../src/mask';

@@ -79,8 +79,8 @@ describe('masking with WebAssembly SIMD', () => {
           const viaSimd = new Uint8Array(length);
           const viaDispatch = new Uint8Array(length);
           const expected = naiveMask(source, key, phase);
-          simd!.gatherMasked(pieces, 0, lead, length, viaSimd, key, phase);
-          gatherMasked(pieces, 0, lead, length, viaDispatch, key, phase);
+          simd!.gatherMasked(pieces, { piece: 0, pos: lead }, length, viaSimd, key, phase);
+          gatherMasked(pieces, { piece: 0, pos: lead }, length, viaDispatch, key, phase);
           expect(Buffer.from(viaSimd).equals(expected)).toBe(true);
           expect(Buffer.from(viaDispatch).equals(expected)).toBe(true);
         },

@@ -6,7 +6,7 @@ import { deflateRawSync, constants as zc } from 'node:zlib';
 import { Connection, ConnectionState, ConnectionType } from '../src/connection';
 import { BytesMessage, CloseConnection, TextMessage, type Event } from '../src/events';
 import { LocalProtocolError } from '../src/errors';
-import { PerMessageDeflate, type PerMessageDeflateInit } from '../src/extensions';
+import { PerMessageDeflate, type PerMessageDeflateInit } from '../src/permessage-deflate';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');

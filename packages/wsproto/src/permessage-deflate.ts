@@ -1,0 +1,270 @@
+/**
+ * permessage-deflate (RFC 7692): its four parameters negotiated both ways,
+ * outgoing messages compressed, incoming ones inflated within the message
+ * size limit.
+ *
+ * @module
+ */
+import { Compressor, Decompressor, InflateLimitExceeded, SYNC_TAIL } from './compressor';
+import { concatBytes, EMPTY_BYTES } from './bytes';
+import { LocalProtocolError, ParseFailed } from './errors';
+import type { Extension } from './extensions';
+import { Opcode, RSV1 } from './opcode';
+
+/** Parameters of {@link PerMessageDeflate} (RFC 7692 section 7.1). */
+export interface PerMessageDeflateInit {
+  /** Ask (server) or promise (client) that the client resets its window per message. Default false. */
+  clientNoContextTakeover?: boolean;
+  /**
+   * The client's compression window, 9–15. Server: the most it lets the
+   * client use (answered only when the client offered the parameter). Client:
+   * offered as the window it will use.
+   */
+  clientMaxWindowBits?: number;
+  /** Ask (client) or promise (server) that the server resets its window per message. Default false. */
+  serverNoContextTakeover?: boolean;
+  /** The server's compression window, 9–15. Client: asked of the server. Server: the most it will use. */
+  serverMaxWindowBits?: number;
+  /** Messages shorter than this many bytes are sent uncompressed (RFC 7692 lets each message choose). Default 1024, as `ws`. */
+  threshold?: number;
+  /** DEFLATE level, 0–9. Default 6 (zlib's default). */
+  level?: number;
+}
+
+type Params = Map<string, string | true>;
+
+const PARAM_NAMES = new Set([
+  'client_no_context_takeover',
+  'client_max_window_bits',
+  'server_no_context_takeover',
+  'server_max_window_bits',
+]);
+
+/**
+ * Parses `a; b=1; c="2"` into a map. Returns null on an unknown or repeated
+ * parameter or a malformed value (RFC 7692 7.1: such an offer is declined,
+ * such a response fails the connection).
+ */
+function parseParams(text: string): Params | null {
+  const params: Params = new Map();
+  for (const raw of text.split(';')) {
+    const part = raw.trim();
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const name = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+    let value: string | true = true;
+    if (eq >= 0) {
+      value = part.slice(eq + 1).trim();
+      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    }
+    if (!PARAM_NAMES.has(name) || params.has(name)) return null;
+    params.set(name, value);
+  }
+  // The no_context_takeover flags take no value; window bits take 8–15, and
+  // only client_max_window_bits may be bare (in an offer).
+  for (const [name, value] of params) {
+    if (name.endsWith('no_context_takeover')) {
+      if (value !== true) return null;
+    } else if (value === true ? name === 'server_max_window_bits' : windowBits(value) === null) {
+      return null;
+    }
+  }
+  return params;
+}
+
+function windowBits(value: string): number | null {
+  if (!/^[0-9]{1,2}$/.test(value)) return null;
+  const bits = Number(value);
+  return bits >= 8 && bits <= 15 ? bits : null;
+}
+
+function checkBits(name: string, bits: number | undefined): void {
+  // 8 is legal on the wire, but zlib's raw deflate cannot compress within a 256-byte window.
+  if (bits !== undefined && !(Number.isInteger(bits) && bits >= 9 && bits <= 15)) {
+    throw new LocalProtocolError(`${name} must be an integer from 9 to 15, got ${bits}`, 'WS_BAD_OPTION');
+  }
+}
+
+/**
+ * The permessage-deflate extension (RFC 7692): negotiates its four
+ * parameters, compresses outgoing messages (RSV1 on a message's first frame)
+ * and inflates incoming ones, with the message-size limit applied to the
+ * inflated size. Pass a fresh instance per connection.
+ */
+export class PerMessageDeflate implements Extension {
+  readonly name = 'permessage-deflate';
+  private readonly init: PerMessageDeflateInit & { threshold: number; level: number };
+  private on = false;
+  /** We reset our compression window after each message. */
+  private localNoContextTakeover = false;
+  /** The peer resets its window after each message, so our inflater may too. */
+  private remoteNoContextTakeover = false;
+  /** The window we compress with. */
+  private localWindowBits = 15;
+  private compressor: Compressor | null = null;
+  private decompressor: Decompressor | null = null;
+  /** The message being received is compressed (RSV1 on its first frame). */
+  private inboundCompressed = false;
+  /** Compressed bytes of the message being received; inflated at its end. */
+  private inbound: Uint8Array[] = [];
+  /** The message being sent is compressed; null between messages. */
+  private outboundCompressed: boolean | null = null;
+
+  constructor(init: PerMessageDeflateInit = {}) {
+    checkBits('clientMaxWindowBits', init.clientMaxWindowBits);
+    checkBits('serverMaxWindowBits', init.serverMaxWindowBits);
+    const level = init.level ?? 6;
+    if (!(Number.isInteger(level) && level >= 0 && level <= 9)) {
+      throw new LocalProtocolError(`level must be an integer from 0 to 9, got ${level}`, 'WS_BAD_OPTION');
+    }
+    this.init = { ...init, threshold: init.threshold ?? 1024, level };
+  }
+
+  /** True once negotiated. */
+  enabled(): boolean {
+    return this.on;
+  }
+
+  /** Client: the parameters to offer. */
+  offer(): string | true {
+    const parts: string[] = [];
+    if (this.init.clientNoContextTakeover) parts.push('client_no_context_takeover');
+    if (this.init.serverNoContextTakeover) parts.push('server_no_context_takeover');
+    if (this.init.serverMaxWindowBits !== undefined) parts.push(`server_max_window_bits=${this.init.serverMaxWindowBits}`);
+    if (this.init.clientMaxWindowBits !== undefined) parts.push(`client_max_window_bits=${this.init.clientMaxWindowBits}`);
+    return parts.length > 0 ? parts.join('; ') : true;
+  }
+
+  /** Server: accept one offer's parameters, or decline it with null. */
+  accept(offer: string): string | true | null {
+    const params = parseParams(offer);
+    if (params === null) return null;
+    const parts: string[] = [];
+
+    // RFC 7692 7.1.2.1: we must compress within the window the client asks for.
+    const asked = params.get('server_max_window_bits');
+    let serverBits = this.init.serverMaxWindowBits;
+    if (typeof asked === 'string') {
+      const bits = Number(asked);
+      if (bits < 9) return null; // zlib cannot compress within 256 bytes: decline this offer
+      serverBits = Math.min(serverBits ?? 15, bits);
+    }
+    const local = params.has('server_no_context_takeover') || this.init.serverNoContextTakeover === true;
+    const remote = params.has('client_no_context_takeover') || this.init.clientNoContextTakeover === true;
+    if (local) parts.push('server_no_context_takeover');
+    if (remote) parts.push('client_no_context_takeover');
+    if (serverBits !== undefined) parts.push(`server_max_window_bits=${serverBits}`);
+    // RFC 7692 7.1.2.2: client_max_window_bits may be answered only if offered.
+    const clientBits = params.get('client_max_window_bits');
+    if (clientBits !== undefined && this.init.clientMaxWindowBits !== undefined) {
+      const offered = clientBits === true ? 15 : Number(clientBits);
+      parts.push(`client_max_window_bits=${Math.min(offered, this.init.clientMaxWindowBits)}`);
+    }
+    this.enable(local, remote, serverBits ?? 15);
+    return parts.length > 0 ? parts.join('; ') : true;
+  }
+
+  /** Client: check the server's response against our offer, then enable. */
+  finalize(response: string): void {
+    const params = parseParams(response);
+    if (params === null) throw new LocalProtocolError(`invalid permessage-deflate response: ${response}`, 'WS_BAD_OPTION');
+    const clientBits = params.get('client_max_window_bits');
+    let localBits = this.init.clientMaxWindowBits ?? 15;
+    if (clientBits !== undefined) {
+      // RFC 7692 7.1.2.2: only if we offered it, and then with a value.
+      if (this.init.clientMaxWindowBits === undefined || clientBits === true) {
+        throw new LocalProtocolError('server sent client_max_window_bits, which was not offered', 'WS_BAD_OPTION');
+      }
+      localBits = Math.min(localBits, Number(clientBits));
+      if (localBits < 9) throw new LocalProtocolError('client_max_window_bits=8 cannot be honoured by zlib', 'WS_BAD_OPTION');
+    }
+    // RFC 7692 7.1.1.1 / 7.1.2.1: what we asked of the server must be in its answer.
+    if (this.init.serverNoContextTakeover && !params.has('server_no_context_takeover')) {
+      throw new LocalProtocolError('server ignored server_no_context_takeover', 'WS_BAD_OPTION');
+    }
+    const serverBits = params.get('server_max_window_bits');
+    if (this.init.serverMaxWindowBits !== undefined) {
+      if (typeof serverBits !== 'string' || Number(serverBits) > this.init.serverMaxWindowBits) {
+        throw new LocalProtocolError('server ignored server_max_window_bits', 'WS_BAD_OPTION');
+      }
+    }
+    const local = this.init.clientNoContextTakeover === true || params.has('client_no_context_takeover');
+    this.enable(local, params.has('server_no_context_takeover'), localBits);
+  }
+
+  private enable(localNoContextTakeover: boolean, remoteNoContextTakeover: boolean, localWindowBits: number): void {
+    this.localNoContextTakeover = localNoContextTakeover;
+    this.remoteNoContextTakeover = remoteNoContextTakeover;
+    this.localWindowBits = localWindowBits;
+    this.compressor = new Compressor(this.localWindowBits, this.init.level);
+    this.decompressor = new Decompressor();
+    this.on = true;
+  }
+
+  /** Claims RSV1 on the first frame of a compressed message; never on continuations or control frames (RFC 7692 6). */
+  frameInboundHeader(opcode: Opcode, rsv: number, _payloadLength: number): number {
+    if (opcode === Opcode.TEXT || opcode === Opcode.BINARY) {
+      this.inboundCompressed = (rsv & RSV1) !== 0;
+      return this.inboundCompressed ? RSV1 : 0;
+    }
+    return 0;
+  }
+
+  /**
+   * Holds a compressed message's bytes until its end (their size is already
+   * bounded by the frame layer's wire-size check); passes others through.
+   */
+  frameInboundPayloadData(data: Uint8Array, _limit: number): Uint8Array {
+    if (!this.inboundCompressed) return data;
+    if (data.length > 0) {
+      // The frame layer may reuse or unmask its buffers in place: keep a copy.
+      this.inbound.push(data.slice());
+    }
+    return EMPTY_BYTES;
+  }
+
+  /** At the message end, appends the sync tail (RFC 7692 7.2.2) and inflates, bounded by `limit`. */
+  frameInboundComplete(fin: boolean, limit: number): Uint8Array | null {
+    if (!this.inboundCompressed || !fin) return null;
+    this.inbound.push(SYNC_TAIL);
+    const compressed = concatBytes(this.inbound);
+    this.inbound = [];
+    this.inboundCompressed = false;
+    let out: Uint8Array;
+    try {
+      out = this.decompressor!.decompress(compressed, limit);
+    } catch (err) {
+      if (err instanceof InflateLimitExceeded) throw new ParseFailed(err.message, 1009);
+      // RFC 7692 8 fails the connection on data that will not inflate; 1007 as ws does.
+      throw new ParseFailed(`invalid compressed data: ${(err as Error).message}`, 1007);
+    }
+    if (this.remoteNoContextTakeover) this.decompressor!.reset();
+    return out.length > 0 ? out : null;
+  }
+
+  /** Compresses data frames; the first frame of a compressed message carries RSV1. */
+  frameOutbound(opcode: Opcode, rsv: number, data: Uint8Array, fin: boolean): [rsv: number, data: Uint8Array] {
+    if (opcode !== Opcode.TEXT && opcode !== Opcode.BINARY && opcode !== Opcode.CONTINUATION) return [rsv, data];
+    const first = opcode !== Opcode.CONTINUATION;
+    if (first) this.outboundCompressed = !(fin && data.length < this.init.threshold);
+    if (!this.outboundCompressed) {
+      if (fin) this.outboundCompressed = null;
+      return [rsv, data];
+    }
+    let out: Uint8Array;
+    if (first && fin && data.length === 0) {
+      // RFC 7692 7.2.3.6: an empty message is a single 0x00 byte.
+      out = new Uint8Array(1);
+    } else {
+      out = this.compressor!.compressFlush(data);
+      // RFC 7692 7.2.1: drop the sync tail at the message end only.
+      if (fin) out = out.subarray(0, out.length - SYNC_TAIL.length);
+    }
+    if (fin) {
+      this.outboundCompressed = null;
+      if (this.localNoContextTakeover) this.compressor!.reset();
+    }
+    return [first ? rsv | RSV1 : rsv, out];
+  }
+}
+
