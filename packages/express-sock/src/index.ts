@@ -7,5 +7,4 @@
 import './augment';
 
 export { Sock, type Handler, type RouteDecorator, type SockOptions, type SockRequest } from './sock';
-export { attachUpgrades, upgradeOf, type PendingUpgrade } from './upgrade-dispatch';
 export { enableTrace, disableTrace } from '@wsstack/simple-websocket';

@@ -6,7 +6,8 @@
  * @module
  */
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
-import { ConnectionClosed, Server, trace, tracing, type ServerOptions } from '@wsstack/simple-websocket';
+import { ConnectionClosed, Server, type ServerOptions } from '@wsstack/simple-websocket';
+import { trace, tracing } from '@wsstack/simple-websocket/internal';
 import { attachUpgrades, takeUpgrade, upgradeOf, type RequestHandlerLike } from './upgrade-dispatch';
 
 /** The Express request a handler receives (typed loosely so Express 4 and 5 both fit). */

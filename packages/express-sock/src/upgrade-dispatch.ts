@@ -10,7 +10,7 @@
 import { ServerResponse, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { trace, tracing } from '@wsstack/simple-websocket';
+import { trace, tracing } from '@wsstack/simple-websocket/internal';
 
 /** What a routed upgrade carries on its request (see {@link upgradeOf}). */
 export interface PendingUpgrade {

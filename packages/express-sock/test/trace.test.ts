@@ -60,7 +60,7 @@ describe('the trace', () => {
       'wsproto WSConnection.send',
       'wsproto generateAcceptToken',
       'wsproto Handshake.sendAccept',
-      'simple-websocket Base.write',
+      'simple-websocket SocketWriter.writeNow',
       'express-sock Sock.run',
     ])).toBe(true);
     expect(inOrder(message, [
@@ -72,7 +72,7 @@ describe('the trace', () => {
       'simple-websocket Base.send',
       'wsproto WSConnection.sendv',
       'wsproto FrameProtocol.sendDataParts',
-      'simple-websocket Base.write',
+      'simple-websocket SocketWriter.write',
     ])).toBe(true);
     expect(inOrder(closing, [
       'simple-websocket Base.onData',
@@ -81,7 +81,7 @@ describe('the trace', () => {
       'wsproto Connection.nextEvent',
       'simple-websocket Base.handleEvent',
       'wsproto WSConnection.send',
-      'simple-websocket Base.write',
+      'simple-websocket SocketWriter.write',
       'simple-websocket Base.onClose',
     ])).toBe(true);
     // The lines carry what crossed: the parsed header and the server's frame bytes.

@@ -3,106 +3,29 @@
  * simple-websocket's `Base`). It owns one socket and one `WSConnection`:
  * one reader feeds the core and runs {@link Base.handleEvents}, which answers
  * pings, echoes the peer's close and queues whole messages; `send`, `ping`
- * and `close` turn events into bytes and write them.
+ * and `close` turn events into bytes for the {@link SocketWriter}.
  *
  * Idle cost is kept small: socket listeners and timer callbacks are shared
  * module-level functions that find their connection through a symbol on the
- * socket or a timer argument, so a connection allocates no closures; buffers,
- * promises and timers exist only while something needs them.
+ * socket or a timer argument, so a connection allocates no closures;
+ * buffers, promises and timers exist only while something needs them.
  *
  * @module
  */
 import type { Duplex } from 'node:stream';
-import {
-  BytesMessage,
-  CloseConnection,
-  ConnectionState,
-  Ping,
-  TextMessage,
-  trace,
-  traceBytes,
-  traceEvent,
-  tracing,
-  type Event,
-  type WSConnection,
-} from '@wsstack/wsproto';
+import { BytesMessage, CloseConnection, ConnectionState, Ping, TextMessage, type Event, type WSConnection } from '@wsstack/wsproto';
+import { trace, traceBytes, traceEvent, tracing } from '@wsstack/wsproto/internal';
 import './trace';
 import { isNormalClosure, validateApplicationClose, validateProtocolClose } from './close-codes';
+import { deferred, type Deferred } from './deferred';
 import { ConnectionClosed, ConnectionError } from './errors';
 import { MessageQueue, type Message, type QueueOwner } from './message-queue';
 import type { ResolvedOptions } from './options';
-
-/**
- * Where a connection is in its life. Transitions happen in
- * {@link Base.setState} only:
- *
- * HANDSHAKE → OPEN (handshake done) | CLOSED (handshake failed);
- * OPEN → CLOSING (a close frame was sent or received, or the socket is being
- * dropped) | CLOSED (the transport went away);
- * CLOSING → CLOSED (the transport closed).
- */
-export enum SocketState {
-  HANDSHAKE = 'HANDSHAKE',
-  OPEN = 'OPEN',
-  CLOSING = 'CLOSING',
-  CLOSED = 'CLOSED',
-}
-
-const ALLOWED: Record<SocketState, readonly SocketState[]> = {
-  [SocketState.HANDSHAKE]: [SocketState.OPEN, SocketState.CLOSED],
-  [SocketState.OPEN]: [SocketState.CLOSING, SocketState.CLOSED],
-  [SocketState.CLOSING]: [SocketState.CLOSED],
-  [SocketState.CLOSED]: [],
-};
-
-/** A promise with its settle functions, made only when someone waits. */
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: Error) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-// Bits of Base.flags.
-const EVENTS_HELD = 1 << 0;
-const READ_PAUSED = 1 << 1;
-const EOF_FED = 1 << 2;
-const CORKED = 1 << 3;
-const CLOSE_INITIATED = 1 << 4;
-const AWAITING_PEER = 1 << 5;
-/** The shared 'drain' listener is on the socket. */
-const DRAIN_LISTENED = 1 << 6;
-
-/**
- * Counts reads from any socket of this process. A write is a lone reply when
- * this connection wrote nothing since the last read: no tick needs to be
- * scheduled to find that out (a nextTick per write cost more than the write's
- * own JavaScript).
- */
-let readTurn = 0;
-
-/**
- * What `send` returns when the socket took the bytes at once: one settled
- * promise shared by every such send (a settled promise cannot change, and
- * awaiting it costs the same), not a new one per message.
- */
-const TAKEN: Promise<void> = Promise.resolve();
-
-/** Frames up to this size are joined into one buffer before writing (see Base.sendEvent). */
-const JOIN_MAX = 16 * 1024;
-
-/** The connection that owns a socket, stored on the socket so listeners need no closure. */
-const kOwner = Symbol('wsstack.simple-websocket');
-type OwnedSocket = Duplex & { [kOwner]?: Base };
+import { noteRead, SocketWriter } from './socket-writer';
+import { ALLOWED, SocketState } from './socket-state';
+import { listen, type SocketOwner } from './socket-listeners';
+import { ConnectionTimers, type TimerOwner } from './timers';
+import { Fragments } from './fragments';
 
 /** Options of {@link Base.receive}. */
 export interface ReceiveOptions {
@@ -115,74 +38,50 @@ export interface ReceiveOptions {
  * {@link Client} share. Not constructed directly: use `Server.accept` or
  * `Client.connect`, which resolve once the handshake is done.
  */
-export abstract class Base implements QueueOwner, AsyncIterable<Message> {
+export abstract class Base implements QueueOwner, TimerOwner, SocketOwner, AsyncIterable<Message> {
   /** The transport: a `net.Socket`, a `tls.TLSSocket` or the `Duplex` of an HTTP upgrade. */
   readonly socket: Duplex;
   /** The sans-IO protocol core. */
   protected readonly conn: WSConnection;
   /** Resolved options (shared between connections given the same options object). */
   protected readonly options: ResolvedOptions;
+  /** Where every byte this connection sends goes through. */
+  protected readonly writer: SocketWriter;
 
   private state = SocketState.HANDSHAKE;
   private readonly queue: MessageQueue;
+  /** Made when the first timer is armed. */
+  private timers: ConnectionTimers | null = null;
   /** The subprotocol the handshake settled on. */
   private chosenSubprotocol: string | null = null;
+  /** The close code and reason, once known. */
   private code: number | undefined;
   private reasonText = '';
+  /** We sent the first close frame. */
+  private closeInitiated = false;
   /** Pieces of a fragmented message; null between messages (most messages come whole). */
-  private parts: Message[] | null = null;
-  private partsBytes = 0;
-  /** The yes/no facts below, one bit each: an idle connection is mostly its fields. */
-  private flags = 0;
-  /** {@link readTurn} at our last write; -1 after an uncork. */
-  private writeTurn = -1;
+  private fragments: Fragments | null = null;
+  /** The socket is paused because the queue is full. */
+  private readPaused = false;
+  /** handleEvents stopped at the high-water mark: the core may hold more events. */
+  private eventsHeld = false;
+  /** The transport's EOF was handed to the core. */
+  private eofFed = false;
   /** Why we dropped the socket ourselves, for the 1006 reason. */
   private dropReason = '';
   private socketError: Error | undefined;
-  private drainWaiter: Deferred<void> | null = null;
   private closedWaiter: Deferred<void> | null = null;
   private handshakeWaiter: Deferred<this> | null = null;
   /** Why the handshake failed when nobody was waiting yet (the upgrade form settles before it asks). */
   private handshakeFailure: ConnectionError | null = null;
-  private pingTimer: NodeJS.Timeout | null = null;
-  private closeTimer: NodeJS.Timeout | null = null;
-  private handshakeTimer: NodeJS.Timeout | null = null;
-
-  /** The queue filled up mid-way: the core may hold more events (see handleEvents). */
-  private get eventsHeld(): boolean { return (this.flags & EVENTS_HELD) !== 0; }
-  private set eventsHeld(on: boolean) { this.setFlag(EVENTS_HELD, on); }
-  private get readPaused(): boolean { return (this.flags & READ_PAUSED) !== 0; }
-  private set readPaused(on: boolean) { this.setFlag(READ_PAUSED, on); }
-  private get eofFed(): boolean { return (this.flags & EOF_FED) !== 0; }
-  private set eofFed(on: boolean) { this.setFlag(EOF_FED, on); }
-  private get corked(): boolean { return (this.flags & CORKED) !== 0; }
-  private set corked(on: boolean) { this.setFlag(CORKED, on); }
-  /** True when we sent the first close frame. */
-  private get closeInitiated(): boolean { return (this.flags & CLOSE_INITIATED) !== 0; }
-  private set closeInitiated(on: boolean) { this.setFlag(CLOSE_INITIATED, on); }
-  /** Set by the ping timer, cleared by any received data. */
-  private get awaitingPeer(): boolean { return (this.flags & AWAITING_PEER) !== 0; }
-  private set awaitingPeer(on: boolean) { this.setFlag(AWAITING_PEER, on); }
-
-  private setFlag(bit: number, on: boolean): void {
-    this.flags = on ? this.flags | bit : this.flags & ~bit;
-  }
 
   protected constructor(socket: Duplex, conn: WSConnection, options: ResolvedOptions) {
     this.socket = socket;
     this.conn = conn;
     this.options = options;
     this.queue = new MessageQueue(this, options.maxQueuedMessages, options.maxQueuedBytes);
-    const owned = socket as OwnedSocket;
-    owned[kOwner] = this;
-    // The listeners are shared static functions that take the socket as `this` on purpose.
-    /* eslint-disable @typescript-eslint/unbound-method */
-    socket.on('data', Base.onSocketData);
-    socket.on('end', Base.onSocketEnd);
-    socket.on('error', Base.onSocketError);
-    socket.on('close', Base.onSocketClose);
-    // 'drain' is listened to from the first write the socket could not take.
-    /* eslint-enable @typescript-eslint/unbound-method */
+    this.writer = new SocketWriter(socket, this.queue);
+    listen(socket, this);
     // Frames are small and latency matters: no Nagle delay.
     const setNoDelay = (socket as Partial<{ setNoDelay(noDelay: boolean): void }>).setNoDelay;
     if (typeof setNoDelay === 'function') setNoDelay.call(socket, true);
@@ -236,7 +135,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
    * socket flushed it: change the array only after that.
    */
   send(data: string | Uint8Array): Promise<void> {
-    if (tracing) trace('simple-websocket', 'Base.send', typeof data === 'string' ? `text ${data.length} chars` : `binary ${data.byteLength} B`);
+    if (tracing) trace('simple-websocket', 'Base.send', typeof data === 'string' ? `text ${data.length} chars` : `binary ${data.length} B`);
     if (this.state !== SocketState.OPEN) return Promise.reject(this.closedError());
     const event = typeof data === 'string' ? new TextMessage({ data }) : new BytesMessage({ data });
     return this.sendEvent(event);
@@ -329,33 +228,6 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
    */
   protected abstract handleHandshakeError(error: unknown): void;
 
-  /**
-   * Writes bytes in one `socket.write`. A lone reply (our first write since
-   * the last socket read, with no received message waiting to be answered
-   * next) goes out at once; otherwise writes are corked and leave together
-   * at the end of the tick, one writev for a burst. `onFlushed` runs once the
-   * socket flushed them (with an error when it never will).
-   */
-  protected write(bytes: Uint8Array, onFlushed?: (error?: Error | null) => void): boolean {
-    const socket = this.socket;
-    if (tracing) trace('simple-websocket', 'Base.write', `socket.write ${traceBytes(bytes)}`);
-    if (socket.destroyed || !socket.writable) {
-      if (onFlushed) process.nextTick(onFlushed, new Error('socket closed'));
-      return true;
-    }
-    // The handshake's one response goes out at once, with no tick to track.
-    if (this.state === SocketState.HANDSHAKE) return socket.write(bytes, onFlushed);
-    if (!this.corked) {
-      if (this.writeTurn === readTurn || this.queue.length > 0) {
-        this.corked = true;
-        socket.cork();
-        process.nextTick(Base.uncorkSocket, this);
-      }
-      this.writeTurn = readTurn;
-    }
-    return socket.write(bytes, onFlushed);
-  }
-
   /** The promise `accept`/`connect` return: resolves with this connection once open. */
   protected whenOpen(handshakeTimeout: number | null): Promise<this> {
     // Settled already (an upgrade runs its whole handshake at once): no waiter to make.
@@ -364,9 +236,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
     }
     if (this.handshakeWaiter === null) {
       this.handshakeWaiter = deferred<this>();
-      if (handshakeTimeout !== null) {
-        this.handshakeTimer = setTimeout(Base.onHandshakeTimer, handshakeTimeout, this);
-      }
+      if (handshakeTimeout !== null) this.clock().armHandshake(handshakeTimeout);
     }
     return this.handshakeWaiter.promise;
   }
@@ -376,11 +246,8 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
     if (this.state !== SocketState.HANDSHAKE) return;
     this.chosenSubprotocol = subprotocol;
     this.setState(SocketState.OPEN);
-    this.clearHandshakeTimer();
-    if (this.options.pingInterval > 0) {
-      this.pingTimer = setInterval(Base.onPingTimer, this.options.pingInterval, this);
-      this.pingTimer.unref();
-    }
+    this.timers?.clearHandshake();
+    if (this.options.pingInterval > 0) this.clock().startPing(this.options.pingInterval);
     const waiter = this.handshakeWaiter;
     this.handshakeWaiter = null;
     waiter?.resolve(this);
@@ -392,7 +259,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
    */
   protected failHandshake(error: ConnectionError): void {
     if (this.state !== SocketState.HANDSHAKE) return;
-    this.clearHandshakeTimer();
+    this.timers?.clearHandshake();
     const waiter = this.handshakeWaiter;
     this.handshakeWaiter = null;
     this.queue.close(new ConnectionClosed(1006, error.message));
@@ -414,6 +281,31 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
     if (!this.readPaused && !this.socket.destroyed) this.socket.resume();
   }
 
+  // -------------------------------------------------------------- timers
+
+  /** @internal */
+  onHandshakeTimeout(): void {
+    if (this.state === SocketState.HANDSHAKE) this.drop('handshake timeout');
+  }
+
+  /** @internal Ping timer: drop a peer silent for a whole interval, else ping it. */
+  onPingDue(silent: boolean): void {
+    if (this.state !== SocketState.OPEN) return;
+    // While we do not read we cannot tell a silent peer from a busy one.
+    if (this.readPaused) return;
+    if (silent) {
+      this.drop('no pong within pingInterval');
+      return;
+    }
+    this.timers?.pinged();
+    this.writer.write(this.conn.send(new Ping()));
+  }
+
+  /** @internal */
+  onCloseTimeout(): void {
+    this.drop('close timeout');
+  }
+
   // ------------------------------------------------------------ internals
 
   private setState(to: SocketState): void {
@@ -422,6 +314,10 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
       throw new Error(`simple-websocket: bad state transition ${this.state} -> ${to}`);
     }
     this.state = to;
+  }
+
+  private clock(): ConnectionTimers {
+    return (this.timers ??= new ConnectionTimers(this));
   }
 
   private shouldPauseReading(): boolean {
@@ -443,7 +339,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
         this.onMessagePiece(event.data, event.messageFinished);
         break;
       case 'Ping':
-        if (this.conn.state === ConnectionState.OPEN) this.write(this.conn.send(event.response()));
+        if (this.conn.state === ConnectionState.OPEN) this.writer.write(this.conn.send(event.response()));
         break;
       case 'Pong':
         break; // liveness is tracked on any received data (see onData)
@@ -456,40 +352,30 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
   }
 
   private onMessagePiece(data: Message, finished: boolean): void {
-    let parts = this.parts;
-    if (parts === null) {
-      // Most messages come in one piece: queue it as is, no copy.
-      if (finished) {
-        this.queue.push(data);
-        return;
-      }
-      parts = this.parts = [];
-      this.partsBytes = 0;
+    // Most messages come in one piece: queued as they are, no copy.
+    if (this.fragments === null && finished) {
+      this.queue.push(data);
+      return;
     }
-    const size = data.length; // UTF-16 units or bytes, as the queue counts them
-    if (size > 0) {
-      parts.push(data);
-      this.partsBytes += size;
-    }
-    if (!finished) return;
-    this.parts = null;
-    this.queue.push(joinParts(parts, this.partsBytes, typeof data === 'string'));
+    const whole = (this.fragments ??= new Fragments()).add(data, finished);
+    if (whole === null) return;
+    this.fragments = null;
+    this.queue.push(whole);
   }
 
   private onCloseEvent(event: CloseConnection): void {
     // The peer's close frame (or a violation the core turned into one): we owe it a reply.
     if (this.conn.state === ConnectionState.REMOTE_CLOSING) {
-      this.write(this.conn.send(event.response()));
+      this.writer.write(this.conn.send(event.response()));
     }
     if (this.code === undefined) {
       this.code = event.code;
       this.reasonText = event.code === 1006 && this.dropReason !== '' ? this.dropReason : event.reason;
     }
-    this.parts = null;
+    this.fragments = null;
     this.queue.close(new ConnectionClosed(this.code, this.reasonText));
-    if (this.state === SocketState.HANDSHAKE) return;
     if (this.state === SocketState.OPEN) this.setState(SocketState.CLOSING);
-    this.stopPing();
+    this.timers?.stopPing();
     // The closing handshake is done (or the transport is gone): end our side,
     // and destroy the socket if the peer does not close its side in time.
     this.endSocket();
@@ -500,8 +386,8 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
     if (this.state === SocketState.OPEN && this.conn.state === ConnectionState.OPEN) {
       this.closeInitiated = true;
       this.setState(SocketState.CLOSING);
-      this.stopPing();
-      this.write(this.conn.send(new CloseConnection({ code, reason })));
+      this.timers?.stopPing();
+      this.writer.write(this.conn.send(new CloseConnection({ code, reason })));
       this.armCloseTimer();
       // The peer's close may sit behind messages we stopped reading: read on.
       this.onQueueLow();
@@ -522,51 +408,7 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
       // e.g. a ping payload over 125 bytes (LocalProtocolError WS_BAD_EVENT)
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    if (parts.length === 1) return this.settleWrite(this.write(parts[0]));
-    const header = parts[0];
-    const payload = parts[1];
-    // `length`, not `byteLength`: the same for bytes, and Node 20's V8 does not inline the getter (about 20 ns).
-    const size = header.length + payload.length;
-    if (size <= JOIN_MAX) {
-      // A small frame: one copy costs less than a second write.
-      const frame = Buffer.allocUnsafe(size);
-      frame.set(header, 0);
-      frame.set(payload, header.length);
-      return this.settleWrite(this.write(frame));
-    }
-    // A large payload goes out as the caller's own bytes, not copied, so
-    // resolve only once the socket has flushed them: then they may be reused.
-    // Flush now rather than at the end of the tick: usually the kernel takes
-    // it all at once and the promise can resolve without waiting a round.
-    const socket = this.socket;
-    if (!this.corked) {
-      // Header and payload leave in one writev.
-      this.corked = true;
-      socket.cork();
-    }
-    this.write(header);
-    const flushed = deferred<void>();
-    this.write(payload, (error) => (error ? flushed.reject(this.closedError()) : flushed.resolve()));
-    if (this.corked && !socket.destroyed) {
-      this.corked = false;
-      socket.uncork();
-    }
-    if (socket.writableLength === 0 && !socket.destroyed) {
-      flushed.promise.catch(() => {}); // settled by the callback; nobody waits on it now
-      return Promise.resolve();
-    }
-    return flushed.promise;
-  }
-
-  /** Resolves now when the socket took the bytes, else on `'drain'`. */
-  private settleWrite(taken: boolean): Promise<void> {
-    if (taken) return TAKEN;
-    if ((this.flags & DRAIN_LISTENED) === 0) {
-      this.flags |= DRAIN_LISTENED;
-      // eslint-disable-next-line @typescript-eslint/unbound-method -- shared listener, `this` is the socket
-      this.socket.on('drain', Base.onSocketDrain);
-    }
-    return (this.drainWaiter ??= deferred<void>()).promise;
+    return this.writer.writeFrame(parts, () => this.closedError());
   }
 
   private closedError(): ConnectionClosed {
@@ -582,22 +424,8 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
   }
 
   private armCloseTimer(): void {
-    if (this.closeTimer !== null || this.socket.destroyed) return;
-    this.closeTimer = setTimeout(Base.onCloseTimer, this.options.closeTimeout, this);
-  }
-
-  private stopPing(): void {
-    if (this.pingTimer !== null) {
-      clearInterval(this.pingTimer);
-      this.pingTimer = null;
-    }
-  }
-
-  private clearHandshakeTimer(): void {
-    if (this.handshakeTimer !== null) {
-      clearTimeout(this.handshakeTimer);
-      this.handshakeTimer = null;
-    }
+    if (this.socket.destroyed) return;
+    this.clock().armClose(this.options.closeTimeout);
   }
 
   /** Drops the socket: no closing handshake, the peer sees a reset. */
@@ -608,10 +436,11 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
 
   // ------------------------------------------------------ socket listeners
 
-  private onData(chunk: Uint8Array): void {
+  /** @internal */
+  onData(chunk: Uint8Array): void {
     if (tracing) trace('simple-websocket', 'Base.onData', `socket data ${traceBytes(chunk)}`);
-    readTurn = (readTurn + 1) & 0x3fffffff; // stays a small integer
-    this.awaitingPeer = false;
+    noteRead();
+    this.timers?.heard();
     if (this.state === SocketState.CLOSED) return;
     try {
       this.conn.receiveData(chunk);
@@ -622,26 +451,24 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
     this.runEvents();
   }
 
-  private onEnd(): void {
+  /** @internal */
+  onEnd(): void {
     this.feedEof();
     // Sockets of Node's http server are half-open capable: end our side too.
     this.endSocket();
   }
 
-  private onError(error: Error): void {
+  /** @internal */
+  onError(error: Error): void {
     // 'close' follows; keep the first error for the handshake failure's cause.
     this.socketError ??= error;
   }
 
-  private onClose(): void {
+  /** @internal */
+  onClose(): void {
     if (tracing) trace('simple-websocket', 'Base.onClose', `socket closed, close code ${this.code ?? 1006}`);
     this.feedEof();
-    this.stopPing();
-    this.clearHandshakeTimer();
-    if (this.closeTimer !== null) {
-      clearTimeout(this.closeTimer);
-      this.closeTimer = null;
-    }
+    this.timers?.clearAll();
     if (this.state === SocketState.HANDSHAKE) {
       const cause = this.socketError;
       this.failHandshake(
@@ -659,31 +486,10 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
       this.queue.close(new ConnectionClosed(this.code, this.reasonText || this.dropReason));
     }
     if (this.state !== SocketState.CLOSED) this.setState(SocketState.CLOSED);
-    const drain = this.drainWaiter;
-    this.drainWaiter = null;
-    drain?.reject(this.closedError());
+    this.writer.fail(this.closedError());
     const closed = this.closedWaiter;
     this.closedWaiter = null;
     closed?.resolve();
-  }
-
-  private onDrain(): void {
-    const drain = this.drainWaiter;
-    this.drainWaiter = null;
-    drain?.resolve();
-  }
-
-  /** Ping timer: drop a peer silent for a whole interval, else ping it. */
-  private onPingTick(): void {
-    if (this.state !== SocketState.OPEN) return;
-    // While we do not read we cannot tell a silent peer from a busy one.
-    if (this.readPaused) return;
-    if (this.awaitingPeer) {
-      this.drop('no pong within pingInterval');
-      return;
-    }
-    this.awaitingPeer = true;
-    this.write(this.conn.send(new Ping()));
   }
 
   private feedEof(): void {
@@ -717,55 +523,4 @@ export abstract class Base implements QueueOwner, AsyncIterable<Message> {
     // events, so anything thrown here is a bug: never crash, never leave the socket open.
     this.drop(`internal error: ${error instanceof Error ? error.message : String(error)}`);
   }
-
-  // Shared listeners and timer callbacks: `this` is the socket and the
-  // connection hangs off it (or comes as the timer's argument), so a
-  // connection costs no closure. Static members may reach private ones.
-  private static onSocketData(this: Duplex, chunk: Uint8Array): void {
-    (this as OwnedSocket)[kOwner]?.onData(chunk);
-  }
-  private static onSocketEnd(this: Duplex): void {
-    (this as OwnedSocket)[kOwner]?.onEnd();
-  }
-  private static onSocketError(this: Duplex, error: Error): void {
-    (this as OwnedSocket)[kOwner]?.onError(error);
-  }
-  private static onSocketClose(this: Duplex): void {
-    (this as OwnedSocket)[kOwner]?.onClose();
-  }
-  private static onSocketDrain(this: Duplex): void {
-    (this as OwnedSocket)[kOwner]?.onDrain();
-  }
-  private static uncorkSocket(this: void, ws: Base): void {
-    ws.writeTurn = -1;
-    if (!ws.corked) return;
-    ws.corked = false;
-    if (!ws.socket.destroyed) ws.socket.uncork();
-  }
-  private static onPingTimer(this: void, ws: Base): void {
-    ws.onPingTick();
-  }
-  private static onCloseTimer(this: void, ws: Base): void {
-    ws.closeTimer = null;
-    ws.drop('close timeout');
-  }
-  private static onHandshakeTimer(this: void, ws: Base): void {
-    ws.handshakeTimer = null;
-    if (ws.state === SocketState.HANDSHAKE) ws.drop('handshake timeout');
-  }
-}
-
-
-/** Joins the pieces of a fragmented message. */
-function joinParts(parts: Message[], bytes: number, text: boolean): Message {
-  if (text) return parts.length === 1 ? parts[0] : parts.join('');
-  if (parts.length === 1) return parts[0];
-  // One copy at the end, into memory of its own (no shared pool slab is kept alive).
-  const out = Buffer.allocUnsafeSlow(bytes);
-  let offset = 0;
-  for (const part of parts as Uint8Array[]) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

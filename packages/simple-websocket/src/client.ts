@@ -8,16 +8,14 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import {
-  trace,
-  tracing,
   ConnectionType,
   PerMessageDeflate,
-  RemoteProtocolError,
   Request,
   WSConnection,
   type Event,
   type Headers,
 } from '@wsstack/wsproto';
+import { trace, tracing } from '@wsstack/wsproto/internal';
 import { Base } from './base';
 import { ConnectionError } from './errors';
 import { headerList, resolveOptions, type ClientOptions, type ResolvedOptions } from './options';
@@ -103,7 +101,7 @@ export class Client extends Base {
       extraHeaders,
     });
     // Written before the socket connects: Node queues it until then.
-    this.write(this.conn.send(request));
+    this.writer.writeNow(this.conn.send(request));
   }
 
   protected override handleHandshakeEvent(event: Event): void {
@@ -132,17 +130,9 @@ export class Client extends Base {
   }
 
   protected override handleHandshakeError(error: unknown): void {
+    // A refusal comes as RejectConnection events, never as an error: this is a bad response.
     const message = error instanceof Error ? error.message : String(error);
-    // A core that reports a refusal as an error may still say the status in its hint.
-    const statusCode = error instanceof RemoteProtocolError ? error.eventHint?.statusCode : undefined;
-    const rejected = error instanceof RemoteProtocolError && error.code === 'WS_REJECTED';
-    this.failHandshake(
-      new ConnectionError(
-        rejected ? `the server refused the WebSocket handshake: ${message}` : `bad WebSocket handshake response: ${message}`,
-        rejected ? 'WS_HANDSHAKE_REJECTED' : 'WS_HANDSHAKE_INVALID',
-        { statusCode, cause: error },
-      ),
-    );
+    this.failHandshake(new ConnectionError(`bad WebSocket handshake response: ${message}`, 'WS_HANDSHAKE_INVALID', { cause: error }));
     this.socket.destroy();
   }
 

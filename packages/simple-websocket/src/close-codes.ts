@@ -1,12 +1,16 @@
 /**
- * Which close codes and reasons an application may send.
+ * Which close codes and reasons an application may send. The rules of the
+ * wire (which codes exist, how long a reason may be) are the core's; this
+ * module adds the WHATWG API's narrower choice for `close()`.
  *
  * @module
  */
+import { isValidCloseCode, MAX_CLOSE_REASON } from '@wsstack/wsproto';
+import { closeProblem, utf8ByteLength } from '@wsstack/wsproto/internal';
 import { InvalidCloseError } from './errors';
 
-/** Longest close reason: a control frame payload is 125 bytes, 2 of them the code. */
-export const MAX_CLOSE_REASON_BYTES = 123;
+/** Longest close reason in bytes of UTF-8 (the core's `MAX_CLOSE_REASON`). */
+export const MAX_CLOSE_REASON_BYTES = MAX_CLOSE_REASON;
 
 /** Close codes that end a connection normally: `for await` ends quietly on these. */
 export function isNormalClosure(code: number): boolean {
@@ -24,7 +28,7 @@ export function validateApplicationClose(code: number, reason: string): void {
       'WS_INVALID_CLOSE_CODE',
     );
   }
-  validateReason(reason);
+  validateReason(code, reason);
 }
 
 /**
@@ -32,24 +36,21 @@ export function validateApplicationClose(code: number, reason: string): void {
  * 1007–1014 and 3000–4999. 1004, 1005, 1006 and 1015 are reserved or local only.
  */
 export function validateProtocolClose(code: number, reason: string): void {
-  const sendable =
-    Number.isInteger(code) &&
-    ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999));
-  if (!sendable) {
+  if (!isValidCloseCode(code)) {
     throw new InvalidCloseError(
       `close code ${code} may not be sent: use 1000-1003, 1007-1014 or 3000-4999`,
       'WS_INVALID_CLOSE_CODE',
     );
   }
-  validateReason(reason);
+  validateReason(code, reason);
 }
 
-function validateReason(reason: string): void {
-  // Most reasons are short ASCII: skip the byte count unless the UTF-16 length could exceed it.
-  if (reason.length * 3 > MAX_CLOSE_REASON_BYTES && Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES) {
-    throw new InvalidCloseError(
-      `close reason is ${Buffer.byteLength(reason)} bytes of UTF-8; at most ${MAX_CLOSE_REASON_BYTES} fit in a close frame`,
-      'WS_CLOSE_REASON_TOO_LONG',
-    );
-  }
+function validateReason(code: number, reason: string): void {
+  const problem = closeProblem(code, reason);
+  if (problem === null) return;
+  if (typeof reason !== 'string') throw new TypeError(problem);
+  throw new InvalidCloseError(
+    `close reason is ${utf8ByteLength(reason)} bytes of UTF-8; at most ${MAX_CLOSE_REASON_BYTES} fit in a close frame`,
+    'WS_CLOSE_REASON_TOO_LONG',
+  );
 }

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { Base, SocketState, type ReceiveOptions } from './base';
+export { type ReceiveOptions } from './base';
 export { Server, type HandshakeRequest } from './server';
 export { Client } from './client';
 export {
@@ -24,5 +24,4 @@ export {
 } from './options';
 export { MAX_CLOSE_REASON_BYTES, isNormalClosure } from './close-codes';
 export { enableTrace, disableTrace } from './trace';
-// The core's trace hook, for the layer above (imports point down, one step at a time).
-export { trace, tracing, type TraceSink } from '@wsstack/wsproto';
+export { type TraceSink } from '@wsstack/wsproto';

@@ -5,19 +5,10 @@
  * @module
  */
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import type { Headers } from '@wsstack/wsproto';
+import type { Headers, PerMessageDeflateInit } from '@wsstack/wsproto';
 
-/** permessage-deflate parameters (RFC 7692 section 7.1), as `PerMessageDeflate` takes them. */
-export interface PerMessageDeflateOptions {
-  /** Ask (client) or tell (server) the client to reset its compression context per message. */
-  clientNoContextTakeover?: boolean;
-  /** LZ77 window of the client's compressor, 8–15. */
-  clientMaxWindowBits?: number;
-  /** Ask (client) or agree (server) that the server resets its compression context per message. */
-  serverNoContextTakeover?: boolean;
-  /** LZ77 window of the server's compressor, 8–15. */
-  serverMaxWindowBits?: number;
-}
+/** permessage-deflate parameters (RFC 7692 section 7.1): the core's `PerMessageDeflateInit`, whose TSDoc says what each does. */
+export type PerMessageDeflateOptions = PerMessageDeflateInit;
 
 /** Options every connection takes. */
 export interface BaseOptions {

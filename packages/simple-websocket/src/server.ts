@@ -9,8 +9,6 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import {
-  trace,
-  tracing,
   AcceptConnection,
   ConnectionType,
   pairHeaders,
@@ -21,6 +19,7 @@ import {
   type Event,
   type Headers,
 } from '@wsstack/wsproto';
+import { trace, tracing } from '@wsstack/wsproto/internal';
 import { Base } from './base';
 import { ConnectionError } from './errors';
 import { headerList, resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
@@ -241,7 +240,7 @@ export class Server extends Base {
       extensions: pmd === false ? NO_EXTENSIONS : [new PerMessageDeflate(pmd)],
       extraHeaders: headerList(this.serverOptions?.headers),
     });
-    this.write(this.conn.send(accept));
+    this.writer.writeNow(this.conn.send(accept));
     this.opened(accept.subprotocol);
   }
 
@@ -250,7 +249,7 @@ export class Server extends Base {
     let statusCode: number | undefined;
     if (hint !== undefined) {
       try {
-        this.write(this.conn.send(hint));
+        this.writer.writeNow(this.conn.send(hint));
         statusCode = hint.statusCode;
       } catch {
         // The core cannot answer in its state: just close.
