@@ -25,7 +25,8 @@ function locate(file, name) {
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   // `Class.method`: look for the method after the class's own line.
   const dot = name.lastIndexOf('.');
-  const from = dot < 0 ? 0 : Math.max(0, lines.findIndex((line) => definesName(line, name.slice(0, dot))));
+  const from = dot < 0 ? 0 : lines.findIndex((line) => definesName(line, name.slice(0, dot)));
+  if (from < 0) return null; // the class is not in this file
   const find = (ok) => lines.findIndex((line, i) => i >= from && definesName(line, name) && ok(line));
   // An overload signature ends in ';': prefer the definition with a body.
   let start = find((line) => !/;\s*$/.test(line));

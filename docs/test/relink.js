@@ -1,6 +1,8 @@
 // Points every function link in a docs page at the lines that define the
 // function today: `node docs/test/relink.js docs/callstack.md`. A link is
-// [`Name`](../path#La-Lb); `{{path|Name}}` in a draft becomes one.
+// [`Name`](../path#La-Lb); `{{path|Name}}` in a draft becomes one. When the
+// function left the file its link names (a module was split), the link
+// follows it to the one source file under packages/*/src that defines it.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -8,16 +10,43 @@ const { locate } = require('./definitions');
 
 const root = path.join(__dirname, '..', '..');
 
-function link(file, name) {
-  const where = locate(path.join(root, file), name);
-  if (!where) throw new Error(`${name} is not defined in ${file}`);
-  return `[\`${name}\`](../${file}#L${where[0]}-L${where[1]})`;
+/** Every TypeScript source of every package, relative to the repository root. */
+function sources() {
+  const out = [];
+  for (const pkg of fs.readdirSync(path.join(root, 'packages'))) {
+    const dir = path.join('packages', pkg, 'src');
+    if (!fs.existsSync(path.join(root, dir))) continue;
+    for (const f of fs.readdirSync(path.join(root, dir))) if (f.endsWith('.ts') && !f.endsWith('.d.ts')) out.push(`${dir}/${f}`);
+  }
+  return out;
 }
 
-for (const page of process.argv.slice(2)) {
-  const text = fs
-    .readFileSync(page, 'utf8')
-    .replace(/\{\{([^|}]+)\|([^}]+)\}\}/g, (_, file, name) => link(file, name))
-    .replace(/\[`([\w$.]+)`\]\(\.\.\/([^#)]+)#L\d+(?:-L\d+)?\)/g, (_, name, file) => link(file, name));
-  fs.writeFileSync(page, text);
+/** [file, [start, end]] of `name`: in `file` if it is still there, else in the one source that defines it. */
+function find(file, name) {
+  const here = fs.existsSync(path.join(root, file)) ? locate(path.join(root, file), name) : null;
+  if (here) return [file, here];
+  const found = sources()
+    .map((f) => [f, locate(path.join(root, f), name)])
+    .filter(([, where]) => where !== null);
+  if (found.length !== 1) {
+    throw new Error(`${name}: ${found.length === 0 ? 'defined nowhere' : `defined in ${found.map(([f]) => f).join(', ')}`} (was ${file})`);
+  }
+  return found[0];
+}
+
+function link(file, name) {
+  const [at, where] = find(file, name);
+  return `[\`${name}\`](../${at}#L${where[0]}-L${where[1]})`;
+}
+
+module.exports = { find };
+
+if (require.main === module) {
+  for (const page of process.argv.slice(2)) {
+    const text = fs
+      .readFileSync(page, 'utf8')
+      .replace(/\{\{([^|}]+)\|([^}]+)\}\}/g, (_, file, name) => link(file, name))
+      .replace(/\[`([\w$.]+)`\]\(\.\.\/([^#)]+)#L\d+(?:-L\d+)?\)/g, (_, name, file) => link(file, name));
+    fs.writeFileSync(page, text);
+  }
 }
