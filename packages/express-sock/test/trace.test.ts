@@ -45,7 +45,7 @@ describe('the trace', () => {
     ws.close(1000, 'bye');
     expect((await closed(ws)).code).toBe(1000);
     // The server side finishes its close after the client saw the echo.
-    for (let i = 0; i < 100 && !lines.some((l) => l.startsWith('simple-websocket Base.onClose')); i++) {
+    for (let i = 0; i < 100 && !lines.some((l) => l.startsWith('simple-websocket SocketConnection.onClose')); i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const closing = steps(lines.splice(0));
@@ -64,7 +64,7 @@ describe('the trace', () => {
       'express-sock Sock.run',
     ])).toBe(true);
     expect(inOrder(message, [
-      'simple-websocket Base.onData',
+      'simple-websocket SocketConnection.onData',
       'wsproto WSConnection.receiveData',
       'wsproto FrameDecoder.readHeader',
       'wsproto Connection.nextEvent',
@@ -75,14 +75,14 @@ describe('the trace', () => {
       'simple-websocket SocketWriter.write',
     ])).toBe(true);
     expect(inOrder(closing, [
-      'simple-websocket Base.onData',
+      'simple-websocket SocketConnection.onData',
       'wsproto WSConnection.receiveData',
       'wsproto FrameDecoder.readHeader',
       'wsproto Connection.nextEvent',
       'simple-websocket Base.handleEvent',
       'wsproto WSConnection.send',
       'simple-websocket SocketWriter.write',
-      'simple-websocket Base.onClose',
+      'simple-websocket SocketConnection.onClose',
     ])).toBe(true);
     // The lines carry what crossed: the parsed header and the server's frame bytes.
     expect(messageLines).toContain('wsproto FrameDecoder.readHeader: FIN=1 RSV=0 opcode=1 MASK=1 length=5');
