@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { Buffer } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import { trace, traceBytes, tracing } from '@wsstack/wsproto/internal';
 import { deferred, type Deferred } from './deferred';

@@ -4,6 +4,8 @@
  *
  * @module
  */
+// Node's global `Buffer` is a getter on globalThis; the module's binding is a plain load.
+import { Buffer } from 'node:buffer';
 
 /** A shared empty payload: nothing can be written into it, so one serves everyone. */
 export const EMPTY_BYTES = new Uint8Array(0);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { ParseFailed } from './errors';
 import { decodeUtf8, utf8ByteLength } from './utf8';
 

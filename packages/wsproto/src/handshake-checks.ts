@@ -6,12 +6,11 @@
  *
  * @module
  */
-import { RemoteProtocolError, type RemoteProtocolErrorCode } from './errors';
+import { LocalProtocolError, RemoteProtocolError, type RemoteProtocolErrorCode } from './errors';
 import { Request, RejectConnection, type Headers } from './events';
 import { acceptedExtensions, offerExtensions, splitExtensionList, type Extension } from './extensions';
 import { hasToken, headersHaveToken, headerValues, splitCommaHeader } from './headers';
 import { TARGET, TOKEN } from './http-head';
-import { LocalProtocolError } from './errors';
 
 /** The only WebSocket version (RFC 6455 4.1). */
 export const WEBSOCKET_VERSION = '13';
@@ -116,14 +115,13 @@ export function checkRequest(method: string, major: number, minor: number, targe
 }
 
 /**
- * The headers of a client's request (RFC 4.1), after checking what the
- * caller put in `event`: the handshake's own headers, then the offers, then
- * the caller's extra headers.
+ * Checks what a client put in its {@link Request} event and returns the
+ * extensions it offers.
  *
  * @throws LocalProtocolError(WS_BAD_EVENT) for extensions given as strings,
  *   a subprotocol that is not a token, or a target with spaces or controls
  */
-export function requestHeaders(event: Request, key: string): { headers: Headers; extensions: Extension[] } {
+export function checkRequestEvent(event: Request): Extension[] {
   const extensions: Extension[] = [];
   for (const ext of event.extensions) {
     if (typeof ext === 'string') {
@@ -139,6 +137,14 @@ export function requestHeaders(event: Request, key: string): { headers: Headers;
   if (typeof event.target !== 'string' || !TARGET.test(event.target)) {
     throw new LocalProtocolError(`request target ${JSON.stringify(event.target)} is not valid`, 'WS_BAD_EVENT');
   }
+  return extensions;
+}
+
+/**
+ * The headers of a client's request (RFC 6455 4.1): the handshake's own,
+ * then the offers, then the caller's extra headers.
+ */
+export function requestHeaders(event: Request, key: string, extensions: readonly Extension[]): Headers {
   const headers: Headers = [
     ['Host', event.host],
     ['Upgrade', 'websocket'],
@@ -149,7 +155,7 @@ export function requestHeaders(event: Request, key: string): { headers: Headers;
   if (event.subprotocols.length > 0) headers.push(['Sec-WebSocket-Protocol', event.subprotocols.join(', ')]);
   if (extensions.length > 0) headers.push(['Sec-WebSocket-Extensions', offerExtensions(extensions)]);
   headers.push(...event.extraHeaders);
-  return { headers, extensions };
+  return headers;
 }
 
 /** What a client's request offered, to check the 101 against. */

@@ -10,7 +10,7 @@ import { Connection, ConnectionState, ConnectionType } from './connection';
 import { LocalProtocolError, RemoteProtocolError } from './errors';
 import { AcceptConnection, RejectConnection, RejectData, type Event, type Headers, type Request } from './events';
 import { negotiateExtensions, type Extension } from './extensions';
-import { checkRequest, checkResponse, refuse, requestHeaders, type CheckedRequest, type SentRequest } from './handshake-checks';
+import { checkRequest, checkRequestEvent, checkResponse, refuse, requestHeaders, type CheckedRequest, type SentRequest } from './handshake-checks';
 import { normalizeHeaders } from './headers';
 import { checkHeaders, encodeHead, statusLine } from './http-head';
 import { HttpParseError, HttpParser } from './http-parser';
@@ -303,9 +303,9 @@ export class Handshake {
   // Client side.
 
   private sendRequest(event: Request): Uint8Array {
+    const extensions = checkRequestEvent(event);
     const key = generateNonce(this.options.random);
-    const { headers, extensions } = requestHeaders(event, key);
-    const bytes = encodeHead(`GET ${event.target} HTTP/1.1`, headers);
+    const bytes = encodeHead(`GET ${event.target} HTTP/1.1`, requestHeaders(event, key, extensions));
     this.sent = { acceptToken: generateAcceptToken(key), subprotocols: [...event.subprotocols], extensions };
     this.parser = this.newParser('response');
     this.to(Phase.AWAITING_RESPONSE);

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { Buffer } from 'node:buffer';
 
 // ignoreBOM: a text message that starts with U+FEFF keeps it.
 const fast = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { hash } from 'node:crypto';
 
 /** The GUID RFC 6455 (section 1.3) appends to `Sec-WebSocket-Key`. */
