@@ -70,11 +70,18 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
   }
 
   /**
-   * The next message: a `string` for text, a `Uint8Array` for binary;
-   * `undefined` when `timeout` ms pass first. Rejects with
-   * {@link ConnectionClosed} once the connection closed and every message
-   * that arrived before the close was handed out.
+   * The next message: a `string` for text, a `Uint8Array` for binary. Waits
+   * as long as it takes; rejects with {@link ConnectionClosed} once the
+   * connection closed and every message that arrived before the close was
+   * handed out. So without a timeout it never resolves `undefined`.
    */
+  receive(options?: { timeout?: undefined }): Promise<Message>;
+  /**
+   * The next message, or `undefined` when `options.timeout` ms pass first
+   * (0: only a message already queued). Rejects like {@link receive} without
+   * a timeout.
+   */
+  receive(options: ReceiveOptions): Promise<Message | undefined>;
   receive(options?: ReceiveOptions): Promise<Message | undefined> {
     return this.queue.shift(options?.timeout);
   }
