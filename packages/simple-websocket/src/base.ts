@@ -79,9 +79,9 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
   /**
    * The next message, or `undefined` when `options.timeout` ms pass first
    * (0: only a message already queued). Rejects like {@link receive} without
-   * a timeout.
+   * a timeout. (Options that may hold a timeout land here too.)
    */
-  receive(options: ReceiveOptions): Promise<Message | undefined>;
+  receive(options?: ReceiveOptions): Promise<Message | undefined>;
   receive(options?: ReceiveOptions): Promise<Message | undefined> {
     return this.queue.shift(options?.timeout);
   }

@@ -4,7 +4,7 @@
  * timeout it may resolve `undefined`.
  */
 import type { WebSocket } from 'ws';
-import type { Message } from '../src';
+import type { Message, ReceiveOptions } from '../src';
 import { openWs, startOurServer, type OurServer } from './helpers';
 
 describe('receive() types', () => {
@@ -29,12 +29,16 @@ describe('receive() types', () => {
       // @ts-expect-error a receive with a timeout may resolve undefined
       const notChecked: Message = await ws.receive({ timeout: 0 });
       const plain: Message = await ws.receive({});
-      got([message, maybe, notChecked, plain]);
+      // Options of the wider type may hold a timeout: `undefined` stays possible.
+      const options = { timeout: 5000 } as ReceiveOptions | undefined;
+      const passedOn: Message | undefined = await ws.receive(options);
+      got([message, maybe, notChecked, plain, passedOn]);
     });
     client = await openWs(server.url);
     client.send('first');
     await new Promise((resolve) => setTimeout(resolve, 100));
     client.send('last');
-    expect(await results).toEqual(['first', undefined, undefined, 'last']);
+    client.send('passed on');
+    expect(await results).toEqual(['first', undefined, undefined, 'last', 'passed on']);
   });
 });
