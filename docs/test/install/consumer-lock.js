@@ -112,13 +112,22 @@ function consumerLock(rootLock, registryDeps, tarballs) {
     todo.push(`node_modules/${name}`);
     dependencies[name] = node.entry.version;
   }
+  // Our packages' peers (express, its types) are the project's choice. One
+  // the project did not make goes to the top, as npm installs a missing peer:
+  // the version the repository has.
+  for (const t of tarballs) {
+    for (const name of wanted(t.manifest).filter((n) => !(n in (t.manifest.dependencies ?? {})))) {
+      if (tree.has(`node_modules/${name}`)) continue;
+      tree.set(`node_modules/${name}`, { ...dependencyOf(tarballNode(t), name), peer: true });
+      todo.push(`node_modules/${name}`);
+    }
+  }
 
   // Breadth first, and all of a package's dependencies placed before any of
   // theirs, so a package nested under another cannot hide one placed earlier.
   while (todo.length > 0) {
     const location = todo.shift();
     const node = tree.get(location);
-    // Our packages' peers (express and its types) are the project's own choice, at its top level.
     const names = node.from === null ? Object.keys(node.manifest.dependencies ?? {}) : wanted(node.entry);
     for (const name of names) {
       const placed = place(location, name, dependencyOf(node, name));
@@ -130,7 +139,10 @@ function consumerLock(rootLock, registryDeps, tarballs) {
   const name = 'wsstack-consumer';
   const manifest = { name, version: '1.0.0', private: true, dependencies };
   const packages = { '': { name, version: '1.0.0', dependencies } };
-  for (const location of [...tree.keys()].sort()) packages[location] = cleanEntry(tree.get(location).entry, location.split('node_modules/').pop());
+  for (const location of [...tree.keys()].sort()) {
+    const node = tree.get(location);
+    packages[location] = { ...cleanEntry(node.entry, location.split('node_modules/').pop()), ...(node.peer && { peer: true }) };
+  }
   return { manifest, lock: { name, version: '1.0.0', lockfileVersion: 3, requires: true, packages } };
 }
 

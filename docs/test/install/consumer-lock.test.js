@@ -48,3 +48,12 @@ test('a dependency missing from the repository lock is an error, not a guess', (
   const broken = { packages: { ...rootLock.packages, 'node_modules/d': entry('1.0.0', { e: '*' }) } };
   expect(() => consumerLock(broken, { app: 'node_modules/app' }, [tarball])).toThrow(/e, needed by d@1.0.0/);
 });
+
+test("a peer of ours the project did not choose is installed at the top, as npm does; one it chose is left alone", () => {
+  const withPeers = { ...tarball, manifest: { ...tarball.manifest, peerDependencies: { app: '*', c: '*', e: '*' }, peerDependenciesMeta: { e: { optional: true } } } };
+  const { manifest, lock } = consumerLock(rootLock, { app: 'node_modules/app4' }, [withPeers]);
+  expect(manifest.dependencies).toEqual({ '@us/top': 'file:top.tgz', app: '4.0.0' });
+  expect(lock.packages['node_modules/app'].version).toBe('4.0.0'); // the project's choice, not the repository's top-level app@5
+  expect(lock.packages['node_modules/c']).toMatchObject({ version: '2.0.0', peer: true });
+  expect(lock.packages['node_modules/e']).toBeUndefined(); // optional: not installed
+});
