@@ -27,6 +27,6 @@ module.exports = tseslint.config(
   },
   {
     files: ['docs/test/**/*.js'],
-    languageOptions: { globals: { describe: 'readonly', test: 'readonly', expect: 'readonly' } },
+    languageOptions: { globals: { describe: 'readonly', test: 'readonly', expect: 'readonly', beforeAll: 'readonly', afterAll: 'readonly' } },
   },
 );

@@ -3,6 +3,29 @@
 const { createApp } = require('./app');
 
 const port = Number(process.env.PORT || 3000);
-const server = createApp().listen(port, '127.0.0.1', () => {
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`wsstack demo: PORT must be a port number (0 to 65535), not ${JSON.stringify(process.env.PORT)}`);
+  process.exit(1);
+}
+// Express 5 hands a failed listen (a port in use, a port below 1024 without
+// the right) to this callback, and the server then has no address.
+const server = createApp().listen(port, '127.0.0.1', (error) => {
+  if (error) {
+    console.error(listenProblem(error));
+    process.exit(1);
+  }
   console.log(`wsstack demo: http://127.0.0.1:${server.address().port}`);
 });
+
+/** What went wrong, and what to do about it. */
+function listenProblem(error) {
+  const next = port === 65535 ? 3000 : port + 1;
+  const choose = `choose another port: PORT=${next} npm start`;
+  if (error.code === 'EADDRINUSE') {
+    return `wsstack demo: port ${port} on 127.0.0.1 is already in use (EADDRINUSE). Stop what is using it, or ${choose}`;
+  }
+  if (error.code === 'EACCES') {
+    return `wsstack demo: no permission to listen on port ${port} (EACCES); ${choose}`;
+  }
+  return `wsstack demo: cannot listen on 127.0.0.1:${port}: ${error.message}; ${choose}`;
+}

@@ -14,7 +14,8 @@ import { close, listening, port } from './helpers';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createApp } = require('../../../examples/demo/app.js') as { createApp: () => import('express').Express };
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium (`apt-get install chromium`), or the browser the CHROMIUM variable names. */
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = join(__dirname, '..', '..', '..', 'test-output', 'browser');
 
 describe('the demo in Chromium', () => {
@@ -24,7 +25,7 @@ describe('the demo in Chromium', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install chromium\` (.ci/run does)`);
+      throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install chromium\` (.ci/run does), or set CHROMIUM to a Chromium or Chrome`);
     }
     mkdirSync(SHOTS, { recursive: true });
     server = await listening(createApp().listen(0, '127.0.0.1'));

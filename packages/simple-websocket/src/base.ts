@@ -70,11 +70,18 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
   }
 
   /**
-   * The next message: a `string` for text, a `Uint8Array` for binary;
-   * `undefined` when `timeout` ms pass first. Rejects with
-   * {@link ConnectionClosed} once the connection closed and every message
-   * that arrived before the close was handed out.
+   * The next message: a `string` for text, a `Uint8Array` for binary. Waits
+   * as long as it takes; rejects with {@link ConnectionClosed} once the
+   * connection closed and every message that arrived before the close was
+   * handed out. So without a timeout it never resolves `undefined`.
    */
+  receive(options?: { timeout?: undefined }): Promise<Message>;
+  /**
+   * The next message, or `undefined` when `options.timeout` ms pass first
+   * (0: only a message already queued). Rejects like {@link receive} without
+   * a timeout. (Options that may hold a timeout land here too.)
+   */
+  receive(options?: ReceiveOptions): Promise<Message | undefined>;
   receive(options?: ReceiveOptions): Promise<Message | undefined> {
     return this.queue.shift(options?.timeout);
   }
@@ -130,6 +137,13 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
    * Iterates the messages until the connection closes. The loop ends quietly
    * when the close was normal (1000, 1001, 1005) or we started it, and throws
    * {@link ConnectionClosed} otherwise (1006 connection lost, 1009, 1011, ...).
+   *
+   * Leaving the loop early (`break`, `return`, a throw) closes the
+   * connection with 1000, as leaving a loop over a Node stream destroys the
+   * stream: the loop was the reader. The close starts on the next tick, so
+   * code right after the loop that runs before it waits on I/O or a timer
+   * closes first if it wants another code (`close(4000)`; express-sock's
+   * 1011 for an error thrown in the loop). To read on, use {@link receive}.
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
     return this.queue;
@@ -138,6 +152,11 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
   /** @internal The queue asks: does iteration end quietly after this close? */
   override endsQuietly(error: Error): boolean {
     return error instanceof ConnectionClosed && (isNormalClosure(error.code) || this.closeInitiated);
+  }
+
+  /** @internal The queue tells: a `for await` loop was left early (see `[Symbol.asyncIterator]`). */
+  override onIterationLeft(): void {
+    if (this.state === SocketState.OPEN) process.nextTick(closeAfterLoop, this);
   }
 
   // ------------------------------------------------------------- subclasses
@@ -288,4 +307,13 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
     return this.writer.writeFrame(parts, () => this.closedError());
   }
 
+}
+
+/**
+ * The close after a `for await` loop was left early; a shared function, so
+ * leaving a loop costs no closure. A no-op when the code after the loop
+ * closed first.
+ */
+function closeAfterLoop(ws: Base): void {
+  void ws.close(1000);
 }

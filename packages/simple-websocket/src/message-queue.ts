@@ -15,6 +15,8 @@ export interface QueueOwner {
   onQueueLow(): void;
   /** Whether iteration should end quietly, not throw, when the queue closed with `error`. */
   endsQuietly(error: Error): boolean;
+  /** A `for await` loop over the queue was left early (`break`, `return`, a throw). */
+  onIterationLeft(): void;
 }
 
 interface Waiter {
@@ -121,6 +123,16 @@ export class MessageQueue implements AsyncIterableIterator<Message> {
     return new Promise<IteratorResult<Message, undefined>>((resolve, reject) => {
       this.addWaiter({ resolve: resolve as Waiter['resolve'], reject, timer: undefined, iterating: true });
     });
+  }
+
+  /**
+   * Called by `for await` when its loop is left early (`break`, `return`, a
+   * throw), never when it ran to the end: the owner decides what that means
+   * for the connection. Messages still queued stay receivable.
+   */
+  return(): Promise<IteratorResult<Message, undefined>> {
+    this.owner.onIterationLeft();
+    return Promise.resolve(DONE);
   }
 
   /** The queue is its own async iterator: `for await` over a connection costs no object of its own. */

@@ -85,6 +85,9 @@ export abstract class SocketConnection implements QueueOwner, TimerOwner, Socket
   /** @internal The input queue drained to half its high-water mark: read again. */
   abstract onQueueLow(): void;
 
+  /** @internal A `for await` loop over the messages was left early. */
+  abstract onIterationLeft(): void;
+
   /** @internal A ping interval passed. */
   abstract onPingDue(silent: boolean): void;
 

@@ -5,10 +5,15 @@
 import { ConnectionClosed } from '../src';
 import { MessageQueue } from '../src/message-queue';
 
-function queue(maxMessages = 4, maxBytes = 1024, quiet = (error: Error) => error instanceof ConnectionClosed && error.code === 1000): { q: MessageQueue; lows: () => number } {
+function queue(
+  maxMessages = 4,
+  maxBytes = 1024,
+  quiet = (error: Error) => error instanceof ConnectionClosed && error.code === 1000,
+): { q: MessageQueue; lows: () => number; left: () => number } {
   let lows = 0;
-  const q = new MessageQueue({ onQueueLow: () => lows++, endsQuietly: quiet }, maxMessages, maxBytes);
-  return { q, lows: () => lows };
+  let left = 0;
+  const q = new MessageQueue({ onQueueLow: () => lows++, endsQuietly: quiet, onIterationLeft: () => left++ }, maxMessages, maxBytes);
+  return { q, lows: () => lows, left: () => left };
 }
 
 test('next() gives iterator results to a parked iterator and to a queued message alike', async () => {
@@ -88,4 +93,24 @@ test('close lets queued messages out, then rejects every receiver with the close
   const pending = [idle.shift(), idle.shift(1000)];
   idle.close(new ConnectionClosed(1006));
   for (const p of pending) await expect(p).rejects.toBeInstanceOf(ConnectionClosed);
+});
+
+test('leaving a for await loop early tells the owner; a loop that runs to the end does not', async () => {
+  const early = queue();
+  early.q.push('a');
+  early.q.push('b');
+  for await (const message of early.q) {
+    expect(message).toBe('a');
+    break;
+  }
+  expect(early.left()).toBe(1);
+  expect(await early.q.shift(0)).toBe('b'); // what was queued stays receivable
+
+  const whole = queue();
+  whole.q.push('a');
+  whole.q.close(new ConnectionClosed(1000, ''));
+  const seen: unknown[] = [];
+  for await (const message of whole.q) seen.push(message);
+  expect(seen).toEqual(['a']);
+  expect(whole.left()).toBe(0);
 });
