@@ -122,6 +122,7 @@ export class Client extends Base {
       throw new ConnectionError(`the HTTP/2 session could not open a stream: ${(error as Error).message}`, 'WS_CONNECT_FAILED', { cause: error });
     }
     track(stream, session);
+    if (tracing) trace('simple-websocket', 'Client.connectHttp2', `CONNECT ${target.pathname} as a stream of the session`);
     const ws = new Client(stream, resolved, conn);
     (stream as ResponseStream)[kClient] = ws;
     stream.once('response', onResponse);

@@ -12,6 +12,7 @@
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { trace, tracing } from '@wsstack/wsproto/internal';
 import { ConnectionError } from './errors';
 
 /** One pooled session. */
@@ -41,7 +42,9 @@ type Pooled = { [kEntry]?: Entry };
  *   WS_HTTP2_UNSUPPORTED when the server does not take WebSockets over HTTP/2
  */
 export async function acquireSession(origin: URL, tls: TlsConnectionOptions | undefined): Promise<http2.ClientHttp2Session> {
-  const entry = find(origin.origin, tls) ?? open(origin, tls);
+  const found = find(origin.origin, tls);
+  if (tracing) trace('simple-websocket', 'acquireSession', `${found === undefined ? 'a new' : 'the open'} HTTP/2 session to ${origin.origin}`);
+  const entry = found ?? open(origin, tls);
   use(entry);
   try {
     await entry.ready;

@@ -17,7 +17,7 @@ import { negotiateExtensions, type Extension } from './extensions';
 import { checkAgreement } from './handshake-checks';
 import { normalizeHeaders, type Headers } from './headers';
 import { DEFAULT_OPTIONS, type ConnectionOptions } from './options';
-import { trace, tracing } from './trace';
+import { trace, traceBytes, traceEvent, tracing } from './trace';
 
 /** Options of {@link ExtendedConnect}: the connection's limits, and the client's scheme. */
 export interface ExtendedConnectOptions extends ConnectionOptions {
@@ -185,6 +185,7 @@ export class ExtendedConnect {
    * @throws LocalProtocolError WS_BAD_STATE for DATA before the request's fields
    */
   receiveData(data: Uint8Array | null): void {
+    if (tracing) trace('wsproto', 'ExtendedConnect.receiveData', data === null ? 'END_STREAM' : traceBytes(data));
     switch (this.phase) {
       case Phase.OPEN:
         this._connection!.receiveData(data);
@@ -237,6 +238,7 @@ export class ExtendedConnect {
    * @throws LocalProtocolError when the state does not allow the event
    */
   send(event: Event): Uint8Array {
+    if (tracing) trace('wsproto', 'ExtendedConnect.send', traceEvent(event));
     const connection = this._connection;
     if (connection !== null) return connection.send(event);
     if (event.type === 'RejectData' && this.type === ConnectionType.SERVER && this.phase === Phase.REJECT_BODY) {
@@ -248,6 +250,7 @@ export class ExtendedConnect {
 
   /** Like {@link send}, as parts for a gathered write (see `Connection.sendv`). */
   sendv(event: Event): Uint8Array[] {
+    if (tracing) trace('wsproto', 'ExtendedConnect.sendv', traceEvent(event));
     const connection = this._connection;
     return connection !== null ? connection.sendv(event) : [this.send(event)];
   }
