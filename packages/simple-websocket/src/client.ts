@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, IncomingHttpStatusHeader } from 'node:http2';
+import type { ClientHttp2Stream, IncomingHttpHeaders, IncomingHttpStatusHeader } from 'node:http2';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
@@ -20,7 +20,7 @@ import {
 import { trace, tracing } from '@wsstack/wsproto/internal';
 import { Base } from './base';
 import { ConnectionError } from './errors';
-import { acquireSession, release, track } from './http2-sessions';
+import { acquireSessionWithin, release, track } from './http2-sessions';
 import { abortTransport, endsStream, fieldsOf, toHttp2Headers } from './http2-stream';
 import { headerList, resolveOptions, type ClientOptions, type ResolvedOptions } from './options';
 
@@ -105,15 +105,7 @@ export class Client extends Base {
     // The request's fields first: a bad option fails before any connection is made.
     const fields = conn.sendHeaders(buildRequest(target, resolved, options));
     const origin = new URL(`${secure ? 'https' : 'http'}://${target.host}`);
-    const acquiring = acquireSession(origin, options.tls);
-    let session: ClientHttp2Session;
-    try {
-      session = await withDeadline(acquiring, resolved.handshakeTimeout);
-    } catch (error) {
-      // Timed out: a session that comes later is not ours to use.
-      acquiring.then(release, () => {});
-      throw error;
-    }
+    const session = await acquireSessionWithin(origin, options.tls, resolved.handshakeTimeout);
     let stream: ClientHttp2Stream;
     try {
       stream = session.request(toHttp2Headers(fields), { endStream: false });
@@ -203,15 +195,6 @@ function buildRequest(target: URL, resolved: ResolvedOptions, options: ClientOpt
     extensions: pmd === false ? [] : [new PerMessageDeflate(pmd)],
     extraHeaders,
   });
-}
-
-/** `promise`, or a WS_HANDSHAKE_TIMEOUT after `ms`. */
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new ConnectionError(`no HTTP/2 session within handshakeTimeout (${ms} ms)`, 'WS_HANDSHAKE_TIMEOUT')), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** The client a stream's response goes to, so the shared listener needs no closure. */

@@ -61,6 +61,26 @@ export async function acquireSession(origin: URL, tls: TlsConnectionOptions | un
   return entry.session;
 }
 
+/**
+ * {@link acquireSession} within `ms`, else WS_HANDSHAKE_TIMEOUT; a session
+ * that comes after that is given back, not kept in use.
+ */
+export async function acquireSessionWithin(origin: URL, tls: TlsConnectionOptions | undefined, ms: number): Promise<http2.ClientHttp2Session> {
+  const acquiring = acquireSession(origin, tls);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new ConnectionError(`no HTTP/2 session within handshakeTimeout (${ms} ms)`, 'WS_HANDSHAKE_TIMEOUT')), ms);
+  });
+  try {
+    return await Promise.race([acquiring, late]);
+  } catch (error) {
+    acquiring.then(release, () => {});
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The stream carries a WebSocket: the session's use is the stream's until it closes. */
 export function track(stream: http2.ClientHttp2Stream, session: http2.ClientHttp2Session): void {
   (stream as Pooled)[kEntry] = (session as Pooled)[kEntry];

@@ -391,6 +391,17 @@ describe('our Client against servers that cannot take it', () => {
     }
   });
 
+  test('SETTINGS later than handshakeTimeout: WS_HANDSHAKE_TIMEOUT, and no CONNECT once they come', async () => {
+    const peer = await lateSettings(settingsFrame([[ENABLE_CONNECT_PROTOCOL, 1]]));
+    try {
+      await expect(Client.connect(peer.url, { http2: true, handshakeTimeout: 100 })).rejects.toMatchObject({ code: 'WS_HANDSHAKE_TIMEOUT' });
+      await new Promise((resolve) => setTimeout(resolve, 400)); // the SETTINGS come at 300 ms
+      expect(peer.sawHeaders()).toBe(false);
+    } finally {
+      await peer.close();
+    }
+  });
+
   test('a session that fails to connect: WS_CONNECT_FAILED; the next connect to the origin makes a new one', async () => {
     const probe = net.createServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
