@@ -181,7 +181,7 @@ async function run() {
     'the client warms its code up against a throwaway server first. Memory is `process.memoryUsage()` after `gc()` with',
     `the ${n} sockets open (each used for one round trip), minus the same before them, over ${n}; from the "at once" runs.`,
     'At 100 sockets RSS mostly shows where V8\'s young generation stood after the burst (a burst of connects can leave',
-    'megabytes of it resident, and the same run repeated moved the client\'s RSS by 30 MiB here): the heap rows are the',
+    'megabytes of it resident, so identical runs can differ by tens of MiB): the heap rows are the',
     'steady figure. Compare ratios within one run only; absolute figures move 2x between runs. Under 1 the HTTP/2 column is lower.',
     '',
     `| measure | ${configs.map((c) => c.label).join(' | ')} | h2 / h1 |`,
