@@ -8,6 +8,7 @@ const suites = {
   codec: () => require('./codec').run(),
   stack: () => require('./stack').run(),
   e2e: () => require('./e2e').run(),
+  h2: () => require('./h2').run(),
 };
 
 async function main() {

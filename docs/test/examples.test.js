@@ -9,6 +9,7 @@ const DOCS = path.join(__dirname, '..');
 const cases = [
   ['using-wsproto.md', 'wsproto-echo-server.js', { echoed: 'hello, core', code: 1000 }],
   ['using-simple-websocket.md', 'simple-websocket-echo.js', { echoed: 'hello, socket layer', code: 1000 }],
+  ['using-simple-websocket.md', 'simple-websocket-http2-echo.js', { echoed: ['hello over HTTP/2', 'and again'], code: 1000, sessions: 1 }],
 ];
 
 describe.each(cases)('%s', (page, example, expected) => {

@@ -4,11 +4,13 @@
  *
  * @module
  */
+import type { ClientHttp2Stream, IncomingHttpHeaders, IncomingHttpStatusHeader } from 'node:http2';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import {
   ConnectionType,
+  ExtendedConnect,
   PerMessageDeflate,
   Request,
   WSConnection,
@@ -18,6 +20,8 @@ import {
 import { trace, tracing } from '@wsstack/wsproto/internal';
 import { Base } from './base';
 import { ConnectionError } from './errors';
+import { acquireSessionWithin, release, track } from './http2-sessions';
+import { abortTransport, endsStream, fieldsOf, toHttp2Headers } from './http2-stream';
 import { headerList, resolveOptions, type ClientOptions, type ResolvedOptions } from './options';
 
 /** How much of a refusal's body goes into the error message. */
@@ -38,8 +42,8 @@ export class Client extends Base {
   /** A refusal in progress: its status and the start of its body. */
   private rejection: { statusCode: number; body: Uint8Array[]; bytes: number } | null = null;
 
-  private constructor(socket: Duplex, resolved: ResolvedOptions) {
-    super(socket, new WSConnection(ConnectionType.CLIENT, { maxMessageSize: resolved.maxMessageSize }), resolved);
+  private constructor(socket: Duplex, resolved: ResolvedOptions, conn?: ExtendedConnect) {
+    super(socket, conn ?? new WSConnection(ConnectionType.CLIENT, { maxMessageSize: resolved.maxMessageSize }), resolved);
   }
 
   /**
@@ -71,6 +75,7 @@ export class Client extends Base {
     if (target.hash !== '') {
       return Promise.reject(new ConnectionError('a WebSocket URL has no fragment', 'WS_INVALID_URL'));
     }
+    if (options?.http2 === true) return Client.connectHttp2(target, secure, resolved, options);
     // URL keeps IPv6 literals bracketed; sockets want them bare.
     const host = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
     const port = target.port === '' ? (secure ? 443 : 80) : Number(target.port);
@@ -89,19 +94,46 @@ export class Client extends Base {
     return opened;
   }
 
+  /**
+   * RFC 8441: the WebSocket is a stream on the origin's HTTP/2 session,
+   * opened once the server's SETTINGS allow extended CONNECT. The deadline
+   * covers the session, its SETTINGS and the response.
+   */
+  private static async connectHttp2(target: URL, secure: boolean, resolved: ResolvedOptions, options: ClientOptions): Promise<Client> {
+    const started = Date.now();
+    const conn = new ExtendedConnect(ConnectionType.CLIENT, { maxMessageSize: resolved.maxMessageSize, scheme: secure ? 'https' : 'http' });
+    // The request's fields first: a bad option fails before any connection is made.
+    const fields = conn.sendHeaders(buildRequest(target, resolved, options));
+    const origin = new URL(`${secure ? 'https' : 'http'}://${target.host}`);
+    const session = await acquireSessionWithin(origin, options.tls, resolved.handshakeTimeout);
+    let stream: ClientHttp2Stream;
+    try {
+      stream = session.request(toHttp2Headers(fields), { endStream: false });
+    } catch (error) {
+      release(session);
+      throw new ConnectionError(`the HTTP/2 session could not open a stream: ${(error as Error).message}`, 'WS_CONNECT_FAILED', { cause: error });
+    }
+    track(stream, session);
+    if (tracing) trace('simple-websocket', 'Client.connectHttp2', `CONNECT ${target.pathname} as a stream of the session`);
+    const ws = new Client(stream, resolved, conn);
+    (stream as ResponseStream)[kClient] = ws;
+    stream.once('response', onResponse);
+    return ws.whenOpen(Math.max(1, resolved.handshakeTimeout - (Date.now() - started)));
+  }
+
   private sendRequest(target: URL, options: ClientOptions | undefined): void {
-    const extraHeaders: Headers = [...headerList(options?.headers)];
-    if (options?.origin !== undefined) extraHeaders.push(['Origin', options.origin]);
-    const pmd = this.options.perMessageDeflate;
-    const request = new Request({
-      host: target.host,
-      target: (target.pathname === '' ? '/' : target.pathname) + target.search,
-      subprotocols: [...this.options.subprotocols],
-      extensions: pmd === false ? [] : [new PerMessageDeflate(pmd)],
-      extraHeaders,
-    });
     // Written before the socket connects: Node queues it until then.
-    this.writer.writeNow(this.conn.send(request));
+    this.writer.writeNow(this.conn.send(buildRequest(target, this.options, options)));
+  }
+
+  /** @internal HTTP/2: the response's fields arrived on the stream. */
+  onResponseFields(headers: IncomingHttpHeaders & IncomingHttpStatusHeader, flags: number): void {
+    try {
+      (this.conn as ExtendedConnect).receiveHeaders(fieldsOf(headers), endsStream(flags));
+      this.handleEvents();
+    } catch (error) {
+      this.handleHandshakeError(error);
+    }
   }
 
   protected override handleHandshakeEvent(event: Event): void {
@@ -133,7 +165,7 @@ export class Client extends Base {
     // A refusal comes as RejectConnection events, never as an error: this is a bad response.
     const message = error instanceof Error ? error.message : String(error);
     this.failHandshake(new ConnectionError(`bad WebSocket handshake response: ${message}`, 'WS_HANDSHAKE_INVALID', { cause: error }));
-    this.socket.destroy();
+    abortTransport(this.socket);
   }
 
   private refused(): void {
@@ -147,6 +179,30 @@ export class Client extends Base {
         { statusCode: rejection.statusCode },
       ),
     );
-    this.socket.destroy();
+    abortTransport(this.socket);
   }
+}
+
+/** The handshake request for `target`: the same event over HTTP/1.1 and HTTP/2. */
+function buildRequest(target: URL, resolved: ResolvedOptions, options: ClientOptions | undefined): Request {
+  const extraHeaders: Headers = [...headerList(options?.headers)];
+  if (options?.origin !== undefined) extraHeaders.push(['Origin', options.origin]);
+  const pmd = resolved.perMessageDeflate;
+  return new Request({
+    host: target.host,
+    target: (target.pathname === '' ? '/' : target.pathname) + target.search,
+    subprotocols: [...resolved.subprotocols],
+    extensions: pmd === false ? [] : [new PerMessageDeflate(pmd)],
+    extraHeaders,
+  });
+}
+
+/** The client a stream's response goes to, so the shared listener needs no closure. */
+const kClient = Symbol('wsstack.client');
+type ResponseStream = ClientHttp2Stream & { [kClient]?: Client };
+
+function onResponse(this: ResponseStream, headers: IncomingHttpHeaders & IncomingHttpStatusHeader, flags: number): void {
+  const client = this[kClient];
+  this[kClient] = undefined;
+  client?.onResponseFields(headers, flags);
 }

@@ -31,6 +31,7 @@ export type ConnectionErrorCode =
   | 'WS_HANDSHAKE_INVALID' // the peer's handshake broke RFC 6455 (server: we answered with statusCode)
   | 'WS_HANDSHAKE_TIMEOUT' // the handshake did not finish within handshakeTimeout
   | 'WS_CONNECT_FAILED' // the TCP/TLS connection could not be made or was lost during the handshake
+  | 'WS_HTTP2_UNSUPPORTED' // http2: the server does not speak HTTP/2 or does not enable extended CONNECT (RFC 8441): connect without http2
   | 'WS_INVALID_URL'; // the URL is not ws://, wss://, http:// or https://
 
 /**

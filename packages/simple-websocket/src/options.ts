@@ -71,6 +71,15 @@ export interface ClientOptions extends BaseOptions {
    * (system CAs, certificate checked, SNI from the URL's host name).
    */
   tls?: TlsConnectionOptions;
+  /**
+   * Connect over HTTP/2 (RFC 8441's extended CONNECT): the WebSocket is one
+   * stream of a session to the URL's origin, opened on first use and shared
+   * by every later `connect` there with the same `tls` options (`wss://`
+   * negotiates h2 by ALPN; `ws://` speaks HTTP/2 without TLS). The server
+   * must enable extended CONNECT in its SETTINGS, else `connect` rejects
+   * with `WS_HTTP2_UNSUPPORTED`. Default `false` (HTTP/1.1 upgrade).
+   */
+  http2?: boolean;
 }
 
 /** Every base option filled in. */

@@ -5,12 +5,14 @@
  * @module
  */
 import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import {
   AcceptConnection,
   ConnectionType,
+  ExtendedConnect,
   pairHeaders,
   PerMessageDeflate,
   RemoteProtocolError,
@@ -18,19 +20,21 @@ import {
   WSConnection,
   type Event,
   type Headers,
+  type RejectConnection,
 } from '@wsstack/wsproto';
 import { trace, tracing } from '@wsstack/wsproto/internal';
 import { Base } from './base';
 import { ConnectionError } from './errors';
+import { abortTransport, fieldsOf, isServerHttp2Stream, respond } from './http2-stream';
 import { headerList, resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 
 /** The opening handshake request a {@link Server} accepted. */
 export interface HandshakeRequest {
   /** The request target: path and query, e.g. `/chat?room=1`. */
   readonly path: string;
-  /** The `Host` header. */
+  /** The `Host` header (over HTTP/2, `:authority`). */
   readonly host: string;
-  /** Every request header, names lower-case, in arrival order. */
+  /** Every request header, names lower-case, in arrival order (over HTTP/2, pseudo-headers such as `:scheme` too). */
   readonly headers: Headers;
   /** Subprotocols the client offered, in its order. */
   readonly subprotocols: readonly string[];
@@ -68,7 +72,10 @@ class KeptRequest implements HandshakeRequest {
     // Read from the packed headers each time (the core accepted exactly one
     // Host): keeping it would cost every connection a field and a string.
     const flat = this.packed.split('\n');
-    for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i].toLowerCase() === 'host') return flat[i + 1].trim();
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const name = flat[i].toLowerCase();
+      if (name === 'host' || name === ':authority') return flat[i + 1].trim();
+    }
     return '';
   }
 
@@ -120,6 +127,12 @@ const LOWER_CASE = new Map(
   ].map((name) => [name, name.toLowerCase()]),
 );
 
+/** How `Server.accept` was called, for the trace. */
+function acceptForm(first: unknown): string {
+  if (isServerHttp2Stream(first)) return 'HTTP/2 stream';
+  return isIncomingMessage(first) ? `upgrade ${first.url ?? '/'}` : 'raw socket';
+}
+
 function isIncomingMessage(value: unknown): value is IncomingMessage {
   return typeof value === 'object' && value !== null && Array.isArray((value as IncomingMessage).rawHeaders);
 }
@@ -141,8 +154,9 @@ export class Server extends Base {
   private rawHeaders: readonly string[] | null = null;
   private readonly serverOptions: ServerOptions | undefined;
 
-  private constructor(socket: Duplex, options: ServerOptions | undefined, resolved: ResolvedOptions) {
-    super(socket, new WSConnection(ConnectionType.SERVER, { maxMessageSize: resolved.maxMessageSize }), resolved);
+  private constructor(socket: Duplex, options: ServerOptions | undefined, resolved: ResolvedOptions, http2 = false) {
+    const core = { maxMessageSize: resolved.maxMessageSize };
+    super(socket, http2 ? new ExtendedConnect(ConnectionType.SERVER, core) : new WSConnection(ConnectionType.SERVER, core), resolved);
     this.serverOptions = options;
   }
 
@@ -166,17 +180,32 @@ export class Server extends Base {
    * frames that came with it.
    */
   static accept(req: IncomingMessage, socket: Duplex, head: Buffer | Uint8Array, options?: ServerOptions): Promise<Server>;
+  /**
+   * Accepts a WebSocket on an HTTP/2 stream (RFC 8441's extended CONNECT),
+   * from node:http2's `'stream'` event (or `req.stream`, `req.headers` in a
+   * compatibility API `'connect'` listener). The server must be made with
+   * `settings: { enableConnectProtocol: true }`. Answers `:status` 200, or
+   * refuses a bad request with the core's status and resets the stream.
+   *
+   * @param headers - the request's fields: the event's header object, or its `rawHeaders`
+   */
+  static accept(stream: ServerHttp2Stream, headers: IncomingHttpHeaders | readonly string[], options?: ServerOptions): Promise<Server>;
   static accept(
-    first: Socket | TLSSocket | IncomingMessage,
-    second?: ServerOptions | Duplex,
-    head?: Buffer | Uint8Array,
+    first: Socket | TLSSocket | IncomingMessage | ServerHttp2Stream,
+    second?: ServerOptions | Duplex | IncomingHttpHeaders | readonly string[],
+    head?: Buffer | Uint8Array | ServerOptions,
     options?: ServerOptions,
   ): Promise<Server> {
-    if (tracing) trace('simple-websocket', 'Server.accept', isIncomingMessage(first) ? `upgrade ${first.url ?? '/'}` : 'raw socket');
+    if (tracing) trace('simple-websocket', 'Server.accept', acceptForm(first));
     try {
+      if (isServerHttp2Stream(first)) {
+        const opts = head as ServerOptions | undefined;
+        const resolved = resolveOptions(opts);
+        return new Server(first, opts, resolved, true).acceptStream(second as IncomingHttpHeaders | readonly string[]);
+      }
       if (isIncomingMessage(first)) {
         const resolved = resolveOptions(options);
-        return new Server(second as Duplex, options, resolved).upgrade(first, head);
+        return new Server(second as Duplex, options, resolved).upgrade(first, head as Buffer | Uint8Array | undefined);
       }
       const opts = second as ServerOptions | undefined;
       const resolved = resolveOptions(opts);
@@ -210,7 +239,7 @@ export class Server extends Base {
     // The whole handshake runs now, so the promise is made settled: no waiter, no timer.
     this.rawHeaders = req.rawHeaders;
     try {
-      this.conn.initiateUpgradeConnection(normalizedPairs(req.rawHeaders), req.url ?? '/');
+      (this.conn as WSConnection).initiateUpgradeConnection(normalizedPairs(req.rawHeaders), req.url ?? '/');
       this.handleEvents();
     } catch (error) {
       this.handleHandshakeError(error);
@@ -220,6 +249,18 @@ export class Server extends Base {
     if (head !== undefined && head.byteLength > 0 && this.connected) {
       this.conn.receiveData(head);
       this.handleEvents();
+    }
+    return this.whenOpen(null);
+  }
+
+  /** HTTP/2: the stream's request fields go to the core; the answer goes out as the response's fields. */
+  private acceptStream(headers: IncomingHttpHeaders | readonly string[]): Promise<this> {
+    // As in the upgrade form, the whole handshake runs now: no waiter, no timer.
+    try {
+      (this.conn as ExtendedConnect).receiveHeaders(fieldsOf(headers));
+      this.handleEvents();
+    } catch (error) {
+      this.handleHandshakeError(error);
     }
     return this.whenOpen(null);
   }
@@ -240,8 +281,15 @@ export class Server extends Base {
       extensions: pmd === false ? NO_EXTENSIONS : [new PerMessageDeflate(pmd)],
       extraHeaders: headerList(this.serverOptions?.headers),
     });
-    this.writer.writeNow(this.conn.send(accept));
+    this.answer(accept);
     this.opened(accept.subprotocol);
+  }
+
+  /** Sends the handshake's answer: a 101 or a refusal's head on a socket, the response's fields on an HTTP/2 stream. */
+  private answer(event: AcceptConnection | RejectConnection): void {
+    const conn = this.conn;
+    if (conn instanceof ExtendedConnect) respond(this.socket as ServerHttp2Stream, conn.sendHeaders(event), event.type === 'RejectConnection');
+    else this.writer.writeNow(conn.send(event));
   }
 
   protected override handleHandshakeError(error: unknown): void {
@@ -249,12 +297,14 @@ export class Server extends Base {
     let statusCode: number | undefined;
     if (hint !== undefined) {
       try {
-        this.writer.writeNow(this.conn.send(hint));
+        this.answer(hint);
         statusCode = hint.statusCode;
       } catch {
         // The core cannot answer in its state: just close.
       }
     }
+    // An HTTP/2 stream ended without an answer would wait for one: reset it.
+    if (statusCode === undefined && this.conn instanceof ExtendedConnect) abortTransport(this.socket);
     const message = error instanceof Error ? error.message : String(error);
     this.failHandshake(
       new ConnectionError(`bad WebSocket handshake request: ${message}`, 'WS_HANDSHAKE_INVALID', {

@@ -7,10 +7,11 @@
  * @module
  */
 import type { Duplex } from 'node:stream';
-import { ConnectionState, type WSConnection } from '@wsstack/wsproto';
+import { ConnectionState, type ExtendedConnect, type WSConnection } from '@wsstack/wsproto';
 import { trace, traceBytes, tracing } from '@wsstack/wsproto/internal';
 import { deferred, type Deferred } from './deferred';
 import { ConnectionClosed, ConnectionError } from './errors';
+import { abortTransport } from './http2-stream';
 import { MessageQueue, type QueueOwner } from './message-queue';
 import type { ResolvedOptions } from './options';
 import { listen, type SocketOwner } from './socket-listeners';
@@ -23,10 +24,10 @@ import { ConnectionTimers, type TimerOwner } from './timers';
  * socket's close. Abstract: {@link Base} adds the messages.
  */
 export abstract class SocketConnection implements QueueOwner, TimerOwner, SocketOwner {
-  /** The transport: a `net.Socket`, a `tls.TLSSocket` or the `Duplex` of an HTTP upgrade. */
+  /** The transport: a `net.Socket`, a `tls.TLSSocket`, the `Duplex` of an HTTP upgrade, or an HTTP/2 stream. */
   readonly socket: Duplex;
-  /** The sans-IO protocol core. */
-  protected readonly conn: WSConnection;
+  /** The sans-IO protocol core: RFC 6455's handshake, or RFC 8441's on an HTTP/2 stream; the same frames after. */
+  protected readonly conn: WSConnection | ExtendedConnect;
   /** Resolved options (shared between connections given the same options object). */
   protected readonly options: ResolvedOptions;
   /** Received messages waiting for `receive()`. */
@@ -53,7 +54,7 @@ export abstract class SocketConnection implements QueueOwner, TimerOwner, Socket
   /** Why the handshake failed when nobody was waiting yet (the upgrade form settles before it asks). */
   private handshakeFailure: ConnectionError | null = null;
 
-  protected constructor(socket: Duplex, conn: WSConnection, options: ResolvedOptions) {
+  protected constructor(socket: Duplex, conn: WSConnection | ExtendedConnect, options: ResolvedOptions) {
     this.socket = socket;
     this.conn = conn;
     this.options = options;
@@ -189,10 +190,10 @@ export abstract class SocketConnection implements QueueOwner, TimerOwner, Socket
     this.clock().armClose(this.options.closeTimeout);
   }
 
-  /** Drops the socket: no closing handshake, the peer sees a reset. */
+  /** Drops the socket: no closing handshake, the peer sees a reset (RST_STREAM on HTTP/2). */
   protected drop(reason: string): void {
     if (this.dropReason === '') this.dropReason = reason;
-    this.socket.destroy();
+    abortTransport(this.socket);
   }
 
   // ------------------------------------------------------ socket listeners

@@ -165,7 +165,7 @@ export interface SentRequest {
   readonly extensions: readonly Extension[];
 }
 
-/** What the 101 settled: the subprotocol and the extensions, finalized. */
+/** What the server's acceptance settled: the subprotocol and the extensions, finalized. */
 export interface CheckedResponse {
   readonly subprotocol: string | null;
   readonly extensions: Extension[];
@@ -178,27 +178,44 @@ export interface CheckedResponse {
  * @throws RemoteProtocolError(WS_BAD_HANDSHAKE) saying what is wrong
  */
 export function checkResponse(headers: Headers, sent: SentRequest): CheckedResponse {
-  const fail = (message: string, cause?: unknown): RemoteProtocolError => {
-    const error = new RemoteProtocolError(message, { code: 'WS_BAD_HANDSHAKE' });
-    return cause === undefined ? error : Object.assign(error, { cause });
-  };
   const upgrade = headerValues(headers, 'upgrade').flatMap(splitCommaHeader);
-  if (upgrade.length !== 1 || upgrade[0].toLowerCase() !== 'websocket') throw fail('the 101 response lacks "Upgrade: websocket"');
-  if (!headersHaveToken(headers, 'connection', 'upgrade')) throw fail('the 101 response lacks "Connection: Upgrade"');
+  if (upgrade.length !== 1 || upgrade[0].toLowerCase() !== 'websocket') throw badResponse('the 101 response lacks "Upgrade: websocket"');
+  if (!headersHaveToken(headers, 'connection', 'upgrade')) throw badResponse('the 101 response lacks "Connection: Upgrade"');
   const accept = headerValues(headers, 'sec-websocket-accept');
-  if (accept.length !== 1 || accept[0] !== sent.acceptToken) throw fail('the Sec-WebSocket-Accept token is wrong');
+  if (accept.length !== 1 || accept[0] !== sent.acceptToken) throw badResponse('the Sec-WebSocket-Accept token is wrong');
+  return checkAgreement(headers, sent.subprotocols, sent.extensions);
+}
 
+/**
+ * What a server's acceptance settled, checked against what was offered: at
+ * most one subprotocol, one of ours; extensions we offered, each finalized.
+ * Shared by the 101 of RFC 6455 and the 2xx of RFC 8441.
+ *
+ * @param headers - the response's headers, normalized
+ * @throws RemoteProtocolError(WS_BAD_HANDSHAKE) saying what is wrong
+ */
+export function checkAgreement(
+  headers: Headers,
+  subprotocols: readonly string[],
+  offered: readonly Extension[],
+): CheckedResponse {
   const protocols = headerValues(headers, 'sec-websocket-protocol').flatMap(splitCommaHeader);
-  if (protocols.length > 1) throw fail('the server chose more than one subprotocol');
+  if (protocols.length > 1) throw badResponse('the server chose more than one subprotocol');
   const subprotocol = protocols.length === 1 ? protocols[0] : null;
-  if (subprotocol !== null && !sent.subprotocols.includes(subprotocol)) {
-    throw fail(`the server chose subprotocol ${JSON.stringify(subprotocol)}, which was not offered`);
+  if (subprotocol !== null && !subprotocols.includes(subprotocol)) {
+    throw badResponse(`the server chose subprotocol ${JSON.stringify(subprotocol)}, which was not offered`);
   }
   let extensions: Extension[];
   try {
-    extensions = acceptedExtensions(headers, sent.extensions);
+    extensions = acceptedExtensions(headers, offered);
   } catch (error) {
-    throw fail((error as Error).message, (error as Error).cause);
+    throw badResponse((error as Error).message, (error as Error).cause);
   }
   return { subprotocol, extensions };
+}
+
+/** A bad response: a RemoteProtocolError(WS_BAD_HANDSHAKE), with the extension's error as `cause` when there is one. */
+function badResponse(message: string, cause?: unknown): RemoteProtocolError {
+  const error = new RemoteProtocolError(message, { code: 'WS_BAD_HANDSHAKE' });
+  return cause === undefined ? error : Object.assign(error, { cause });
 }

@@ -60,10 +60,19 @@ function checkHeader(name: string, value: string): number {
   if (typeof name !== 'string' || !TOKEN.test(name)) {
     throw new LocalProtocolError(`header name ${JSON.stringify(name)} is not a token`, 'WS_BAD_EVENT');
   }
+  checkHeaderValue(name, value);
+  return name.length + value.length + 4;
+}
+
+/**
+ * A field value must be one line of bytes (any name: HTTP/2's pseudo-headers too).
+ *
+ * @throws LocalProtocolError(WS_BAD_EVENT) naming the field
+ */
+export function checkHeaderValue(name: string, value: string): void {
   if (typeof value !== 'string' || !FIELD_VALUE.test(value)) {
     throw new LocalProtocolError(`header ${name} has a value with forbidden characters`, 'WS_BAD_EVENT');
   }
-  return name.length + value.length + 4;
 }
 
 /** Writes `text` then `end` as one byte per character; returns the offset after them. */

@@ -20,4 +20,6 @@ export { type ConnectionOptions, DEFAULT_OPTIONS } from './options';
 export { Handshake } from './handshake';
 export { pairHeaders } from './headers';
 export { WSConnection } from './ws-connection';
+export { ExtendedConnect, type ExtendedConnectOptions } from './extended-connect';
+export { CONNECT_PROTOCOL } from './extended-connect-checks';
 export { setTraceSink, type TraceSink } from './trace';

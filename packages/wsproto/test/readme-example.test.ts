@@ -9,15 +9,21 @@ import * as wsproto from '../src/index';
 
 const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
 
-function firstJsBlock(markdown: string): string {
-  const match = /```js\n([\s\S]*?)```/.exec(markdown);
+/** The first ```js block after `heading` (or in the whole README). */
+function jsBlock(markdown: string, heading?: string): string {
+  const from = heading === undefined ? 0 : markdown.indexOf(`\n${heading}\n`);
+  if (from < 0) throw new Error(`README.md has no heading ${heading}`);
+  const match = /```js\n([\s\S]*?)```/.exec(markdown.slice(from));
   if (!match) throw new Error('README.md has no ```js block');
   return match[1];
 }
 
-describe('README worked example', () => {
-  it('runs and prints what its comments say', () => {
-    const code = firstJsBlock(readme);
+describe('README worked examples', () => {
+  it.each([
+    ['a handshake and a message, by hand', undefined],
+    ['WebSockets over HTTP/2', '## WebSockets over HTTP/2 (RFC 8441)'],
+  ])('%s: runs and prints what its comments say', (_name, heading) => {
+    const code = jsBlock(readme, heading);
     const printed: string[] = [];
     const fakeConsole = { log: (...args: unknown[]) => printed.push(format(...args)) };
     const fakeRequire = (name: string): unknown => {
