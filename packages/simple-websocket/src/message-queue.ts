@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { traceFor, tracing } from '@wsstack/wsproto/internal';
 
 /** A received message: text as a string, binary as bytes. */
 export type Message = string | Uint8Array;
@@ -15,6 +16,8 @@ export interface QueueOwner {
   onQueueLow(): void;
   /** Whether iteration should end quietly, not throw, when the queue closed with `error`. */
   endsQuietly(error: Error): boolean;
+  /** The connection's socket: the trace names the connection by it. */
+  readonly socket: object;
 }
 
 interface Waiter {
@@ -81,6 +84,10 @@ export class MessageQueue implements AsyncIterableIterator<Message> {
   /** Hands a message to the first waiting receiver, or queues it. */
   push(message: Message): void {
     const waiter = this.nextWaiter();
+    if (tracing) {
+      const what = typeof message === 'string' ? `text, ${message.length} chars` : `binary, ${message.length} B`;
+      traceFor(this.owner.socket, null, 'simple-websocket', 'MessageQueue.push', `${what}: ${waiter !== null ? 'handed to a waiting receive()' : `queued, ${this.length + 1} waiting`}`);
+    }
     if (waiter !== null) {
       if (waiter.timer !== undefined) clearTimeout(waiter.timer);
       waiter.resolve(waiter.iterating ? { value: message, done: false } : message);

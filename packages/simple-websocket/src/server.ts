@@ -19,7 +19,7 @@ import {
   type Event,
   type Headers,
 } from '@wsstack/wsproto';
-import { trace, tracing } from '@wsstack/wsproto/internal';
+import { traceFor, tracing } from '@wsstack/wsproto/internal';
 import { Base } from './base';
 import { ConnectionError } from './errors';
 import { headerList, resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
@@ -172,7 +172,10 @@ export class Server extends Base {
     head?: Buffer | Uint8Array,
     options?: ServerOptions,
   ): Promise<Server> {
-    if (tracing) trace('simple-websocket', 'Server.accept', isIncomingMessage(first) ? `upgrade ${first.url ?? '/'}` : 'raw socket');
+    if (tracing) {
+      const upgrade = isIncomingMessage(first);
+      traceFor(upgrade ? (second as Duplex) : first, 'server', 'simple-websocket', 'Server.accept', upgrade ? `upgrade ${first.url ?? '/'}` : 'raw socket');
+    }
     try {
       if (isIncomingMessage(first)) {
         const resolved = resolveOptions(options);

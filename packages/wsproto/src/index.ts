@@ -20,4 +20,4 @@ export { type ConnectionOptions, DEFAULT_OPTIONS } from './options';
 export { Handshake } from './handshake';
 export { pairHeaders } from './headers';
 export { WSConnection } from './ws-connection';
-export { setTraceSink, type TraceSink } from './trace';
+export { setTraceSink, traceId, type TraceRecord, type TraceRole, type TraceSink } from './trace';
