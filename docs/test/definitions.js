@@ -1,5 +1,6 @@
 // Where a function, method or class is defined in a TypeScript source: the
-// link checker (links.test.js) and `node docs/test/definitions.js` (which
+// link checker (links.test.js), relink.js, the demo's inspector (which links
+// each trace step to its lines) and `node docs/test/definitions.js` (which
 // prints the links to paste into the docs) share this one definition.
 'use strict';
 const fs = require('node:fs');
@@ -41,7 +42,27 @@ function locate(file, name) {
   return [start + 1, end + 1];
 }
 
-module.exports = { definesName, locate };
+const ROOT = path.join(__dirname, '..', '..');
+
+/** Every TypeScript source of every package, relative to the repository root. */
+function sources() {
+  const out = [];
+  for (const pkg of fs.readdirSync(path.join(ROOT, 'packages'))) {
+    const dir = path.join('packages', pkg, 'src');
+    if (!fs.existsSync(path.join(ROOT, dir))) continue;
+    for (const f of fs.readdirSync(path.join(ROOT, dir))) if (f.endsWith('.ts') && !f.endsWith('.d.ts')) out.push(`${dir}/${f}`);
+  }
+  return out;
+}
+
+/** Every package source (packages/NAME/src) that defines `name`: `[file, [start, end]]`, file relative to the repository root. */
+function definitionsOf(name) {
+  return sources()
+    .map((f) => [f, locate(path.join(ROOT, f), name)])
+    .filter(([, where]) => where !== null);
+}
+
+module.exports = { definesName, locate, sources, definitionsOf };
 
 // `node docs/test/definitions.js <file> <name>...` prints markdown links relative to docs/.
 if (require.main === module) {

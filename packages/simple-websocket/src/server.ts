@@ -174,7 +174,8 @@ export class Server extends Base {
   ): Promise<Server> {
     if (tracing) {
       const upgrade = isIncomingMessage(first);
-      traceFor(upgrade ? (second as Duplex) : first, 'server', 'simple-websocket', 'Server.accept', upgrade ? `upgrade ${first.url ?? '/'}` : 'raw socket');
+      const socket = upgrade ? (second as Duplex) : first;
+      traceFor(socket, 'server', 'simple-websocket', 'Server.accept', upgrade ? `upgrade ${first.url ?? '/'}` : 'raw socket');
     }
     try {
       if (isIncomingMessage(first)) {
