@@ -34,7 +34,8 @@ function sourcePage(req, res, next) {
   const file = req.path.slice(1); // mounted at /source
   if (!sources().includes(file)) return next();
   const lines = fs.readFileSync(path.join(ROOT, file), 'utf8').split('\n');
-  const body = lines.map((line, i) => `<span class="line" id="L${i + 1}"><a href="#L${i + 1}">${i + 1}</a>${escape(line)}</span>`).join('\n');
+  // Each line is a block of its own: no newline between them, or <pre> would show two.
+  const body = lines.map((line, i) => `<span class="line" id="L${i + 1}"><a href="#L${i + 1}">${i + 1}</a>${escape(line)}</span>`).join('');
   res.type('html').send(`<!doctype html>
 <html lang="en">
 <head>

@@ -43,6 +43,7 @@
     const sent = records.filter((r) => r.fn === 'WSConnection.send' || r.fn === 'WSConnection.sendv').map((r) => r.detail);
     if (sent.length > 0) parts.push(`sent ${sent.join(', ')}`);
     if (find('Base.onPingDue')) parts.unshift('ping timer');
+    if (find('SocketConnection.onData') && got.length === 0) parts.push(`received ${find('SocketConnection.onData').detail.replace('socket data ', '').replace(/ B .*/, ' B')}: no event from them`);
     if (find('SocketConnection.onClose')) parts.push('socket closed');
     if (find('Sock.run') && parts.length === 0) parts.push(find('Sock.run').detail);
     return parts.join(' · ') || `${records[0].fn}: ${records[0].detail}`;

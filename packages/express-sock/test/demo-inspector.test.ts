@@ -62,7 +62,10 @@ function open(url: string, headers: Record<string, string> = {}): Promise<{ ws: 
     const ws = new WebSocket(url, { headers });
     const messages: Message[] = [];
     // The inspector speaks JSON; /echo just echoes.
-    ws.on('message', (data) => messages.push(String(data).startsWith('{') ? (JSON.parse(String(data)) as Message) : { type: 'text' }));
+    ws.on('message', (data: Buffer) => {
+      const text = data.toString('utf8');
+      messages.push(text.startsWith('{') ? (JSON.parse(text) as Message) : { type: 'text' });
+    });
     ws.once('open', () => resolve({ ws, messages }));
     ws.once('unexpected-response', (_req, res) => {
       reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { statusCode: res.statusCode }));
