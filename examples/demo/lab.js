@@ -158,7 +158,8 @@ async function runLab(name, { host, port, cookie, code = 4000, onClient = () => 
   socket.on('close', () => wake());
   const timer = setTimeout(() => socket.destroy(), CASE_TIMEOUT);
   try {
-    socket.write(ws.send(new Request({ host: `${host}:${port}`, target: '/echo', extraHeaders: [['Cookie', cookie]] })));
+    const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`; // an IPv6 address goes in brackets
+    socket.write(ws.send(new Request({ host: authority, target: '/echo', extraHeaders: [['Cookie', cookie]] })));
     await lab.next('AcceptConnection');
     await spec.run(lab, code);
     await lab.closed;
