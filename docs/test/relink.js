@@ -6,28 +6,15 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const { locate } = require('./definitions');
+const { definitionsOf, locate } = require('./definitions');
 
 const root = path.join(__dirname, '..', '..');
-
-/** Every TypeScript source of every package, relative to the repository root. */
-function sources() {
-  const out = [];
-  for (const pkg of fs.readdirSync(path.join(root, 'packages'))) {
-    const dir = path.join('packages', pkg, 'src');
-    if (!fs.existsSync(path.join(root, dir))) continue;
-    for (const f of fs.readdirSync(path.join(root, dir))) if (f.endsWith('.ts') && !f.endsWith('.d.ts')) out.push(`${dir}/${f}`);
-  }
-  return out;
-}
 
 /** [file, [start, end]] of `name`: in `file` if it is still there, else in the one source that defines it. */
 function find(file, name) {
   const here = fs.existsSync(path.join(root, file)) ? locate(path.join(root, file), name) : null;
   if (here) return [file, here];
-  const found = sources()
-    .map((f) => [f, locate(path.join(root, f), name)])
-    .filter(([, where]) => where !== null);
+  const found = definitionsOf(name);
   if (found.length !== 1) {
     throw new Error(`${name}: ${found.length === 0 ? 'defined nowhere' : `defined in ${found.map(([f]) => f).join(', ')}`} (was ${file})`);
   }

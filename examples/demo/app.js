@@ -1,14 +1,18 @@
 // The demo app: an echo route and chat rooms on app.ws, and the page that
-// drives them. Exported as a function so tests can start it on port 0.
+// drives them; with the inspector on, the page also watches its own traffic
+// cross the layers (inspector.js). Exported as a function so tests can start
+// it on port 0.
 'use strict';
 const path = require('node:path');
 const express = require('express');
 const { Sock } = require('@wsstack/express-sock');
+const { mountInspector } = require('./inspector');
 
-/** Builds the Express app with its WebSocket routes. */
-function createApp() {
+/** Builds the Express app with its WebSocket routes; `inspector: true` adds the trace inspector and the lab. */
+function createApp({ inspector = false } = {}) {
   const app = express();
   new Sock(app, { pingInterval: 25000 });
+  app.locals.inspector = mountInspector(app, { enabled: inspector });
   /** @type {Map<string, Set<import('@wsstack/simple-websocket').Server>>} */
   const rooms = new Map();
 

@@ -1,4 +1,5 @@
-// `npm start`: the demo on http://127.0.0.1:3000 (PORT to change it).
+// `npm start`: the demo on http://127.0.0.1:3000 (PORT to change it), with
+// the inspector on (WSSTACK_INSPECTOR=0 to run it without).
 'use strict';
 const { createApp } = require('./app');
 
@@ -7,14 +8,15 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`wsstack demo: PORT must be a port number (0 to 65535), not ${JSON.stringify(process.env.PORT)}`);
   process.exit(1);
 }
+const inspector = process.env.WSSTACK_INSPECTOR !== '0';
 // Express 5 hands a failed listen (a port in use, a port below 1024 without
 // the right) to this callback, and the server then has no address.
-const server = createApp().listen(port, '127.0.0.1', (error) => {
+const server = createApp({ inspector }).listen(port, '127.0.0.1', (error) => {
   if (error) {
     console.error(listenProblem(error));
     process.exit(1);
   }
-  console.log(`wsstack demo: http://127.0.0.1:${server.address().port}`);
+  console.log(`wsstack demo: http://127.0.0.1:${server.address().port}${inspector ? ' (inspector on)' : ''}`);
 });
 
 /** What went wrong, and what to do about it. */

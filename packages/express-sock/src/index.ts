@@ -7,4 +7,4 @@
 import './augment';
 
 export { Sock, type Handler, type RouteDecorator, type SockOptions, type SockRequest } from './sock';
-export { enableTrace, disableTrace } from '@wsstack/simple-websocket';
+export { enableTrace, disableTrace, traceId, type TraceRecord, type TraceSink } from '@wsstack/simple-websocket';

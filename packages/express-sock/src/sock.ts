@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { ConnectionClosed, Server, type ServerOptions } from '@wsstack/simple-websocket';
-import { trace, tracing } from '@wsstack/simple-websocket/internal';
+import { traceFor, tracing } from '@wsstack/simple-websocket/internal';
 import { attachUpgrades, takeUpgrade, upgradeOf, type RequestHandlerLike } from './upgrade-dispatch';
 
 /** The Express request a handler receives (typed loosely so Express 4 and 5 both fit). */
@@ -164,17 +164,18 @@ export class Sock {
     let ws: Server;
     try {
       ws = await Server.accept(req, socket, head, options);
-    } catch {
+    } catch (error) {
       // The handshake failed; Server.accept already answered and closed.
+      if (tracing) step(socket, `the handshake failed, no handler: ${error instanceof Error ? error.message : String(error)}`);
       return;
     }
     try {
-      if (tracing) trace('express-sock', 'Sock.run', `handler(ws, req) for ${req.url ?? '/'}`);
+      if (tracing) step(socket, `handler(ws, req) for ${req.url ?? '/'}`);
       await handler(ws, req);
-      if (tracing) trace('express-sock', 'Sock.run', 'handler returned: close 1000');
+      if (tracing) step(socket, 'handler returned: close 1000');
       await closeQuietly(ws, 1000);
     } catch (err) {
-      if (tracing) trace('express-sock', 'Sock.run', `handler threw ${err instanceof ConnectionClosed ? 'ConnectionClosed' : 'an error: close 1011'}`);
+      if (tracing) step(socket, err instanceof ConnectionClosed ? `handler threw ConnectionClosed ${err.code}: the connection is closed` : 'handler threw an error: close 1011');
       await closeQuietly(ws, err instanceof ConnectionClosed ? 1000 : 1011);
       // A peer that went away is not the application's error.
       if (err instanceof ConnectionClosed) return;
@@ -186,6 +187,11 @@ export class Sock {
       }
     }
   }
+}
+
+/** A step of `Sock.run` in the trace. */
+function step(socket: object, detail: string): void {
+  traceFor(socket, 'server', 'express-sock', 'Sock.run', detail);
 }
 
 /**

@@ -10,7 +10,7 @@
 import { ServerResponse, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { trace, tracing } from '@wsstack/simple-websocket/internal';
+import { traceFor, tracing } from '@wsstack/simple-websocket/internal';
 
 /** What a routed upgrade carries on its request (see {@link upgradeOf}). */
 export interface PendingUpgrade {
@@ -49,7 +49,7 @@ export function attachUpgrades(server: HttpServer, app: RequestHandlerLike): voi
 }
 
 function dispatch(app: RequestHandlerLike, req: IncomingMessage, socket: Duplex, head: Buffer, foreign: boolean): void {
-  if (tracing) trace('express-sock', 'dispatch', `upgrade ${req.method ?? 'GET'} ${req.url ?? '/'} through Express`);
+  if (tracing) traceFor(socket, 'server', 'express-sock', 'dispatch', `upgrade ${req.method ?? 'GET'} ${req.url ?? '/'} through Express`);
   const pending: PendingUpgrade = { socket, head, taken: false };
   (req as IncomingMessage & { [kUpgrade]?: PendingUpgrade })[kUpgrade] = pending;
   // Errors on a socket nobody reads yet must not crash the process.
@@ -64,18 +64,24 @@ function dispatch(app: RequestHandlerLike, req: IncomingMessage, socket: Duplex,
   res.assignSocket(socket as Socket);
   res.on('finish', () => {
     // A refusal was written: the connection ends with it.
-    if (!pending.taken) socket.end();
+    if (pending.taken) return;
+    if (tracing) traceFor(socket, 'server', 'express-sock', 'dispatch', `answered HTTP ${res.statusCode} instead of upgrading; the socket ends`);
+    socket.end();
   });
 
   app(req, res, (err?: unknown) => {
     if (pending.taken) return;
     if (err === undefined && foreign) {
+      if (tracing) traceFor(socket, 'server', 'express-sock', 'dispatch', `no route took ${req.url ?? '/'}: left to another 'upgrade' listener`);
       // Another listener owns this path: leave the socket to it untouched.
       res.detachSocket(socket as Socket);
       socket.removeListener('error', onError);
       return;
     }
     if (res.headersSent) return;
+    if (tracing) {
+      traceFor(socket, 'server', 'express-sock', 'dispatch', err === undefined ? `no route took ${req.url ?? '/'}: 404 Not Found` : `an error reached the end of the routes: 500`);
+    }
     res.statusCode = err === undefined ? 404 : 500;
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
     res.end(err === undefined ? 'Not Found' : 'Internal Server Error');

@@ -14,7 +14,7 @@
  * @module
  */
 import { BytesMessage, CloseConnection, ConnectionState, Ping, TextMessage, type Event } from '@wsstack/wsproto';
-import { trace, traceEvent, tracing } from '@wsstack/wsproto/internal';
+import { traceEvent, tracing } from '@wsstack/wsproto/internal';
 import './trace';
 import { isNormalClosure, validateApplicationClose, validateProtocolClose } from './close-codes';
 import { ConnectionClosed } from './errors';
@@ -95,7 +95,7 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
    * socket flushed it: change the array only after that.
    */
   send(data: string | Uint8Array): Promise<void> {
-    if (tracing) trace('simple-websocket', 'Base.send', typeof data === 'string' ? `text ${data.length} chars` : `binary ${data.length} B`);
+    if (tracing) this.traceStep('Base.send', typeof data === 'string' ? `text ${data.length} chars` : `binary ${data.length} B`);
     if (this.state !== SocketState.OPEN) return Promise.reject(this.closedError());
     const event = typeof data === 'string' ? new TextMessage({ data }) : new BytesMessage({ data });
     return this.sendEvent(event);
@@ -103,6 +103,7 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
 
   /** Sends a ping (payload at most 125 bytes). Resolves like {@link send}. */
   ping(payload?: Uint8Array): Promise<void> {
+    if (tracing) this.traceStep('Base.ping', `${payload?.length ?? 0} B payload`);
     if (this.state !== SocketState.OPEN) return Promise.reject(this.closedError());
     return this.sendEvent(new Ping(payload === undefined ? {} : { payload }));
   }
@@ -212,9 +213,11 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
     // While we do not read we cannot tell a silent peer from a busy one.
     if (this.readPaused) return;
     if (silent) {
+      if (tracing) this.traceStep('Base.onPingDue', 'no pong within pingInterval: drop the socket (1006)');
       this.drop('no pong within pingInterval');
       return;
     }
+    if (tracing) this.traceStep('Base.onPingDue', 'ping the peer, it owes a pong within pingInterval');
     this.pinged();
     this.writer.write(this.conn.send(new Ping()));
   }
@@ -233,7 +236,7 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
   }
 
   private handleEvent(event: Event): void {
-    if (tracing) trace('simple-websocket', 'Base.handleEvent', traceEvent(event));
+    if (tracing) this.traceStep('Base.handleEvent', traceEvent(event));
     switch (event.type) {
       case 'TextMessage':
       case 'BytesMessage':
@@ -283,7 +286,7 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
   }
 
   private startClose(code: number, reason: string): Promise<void> {
-    if (tracing) trace('simple-websocket', 'Base.startClose', `${code} ${JSON.stringify(reason)}`);
+    if (tracing) this.traceStep('Base.startClose', `${code} ${JSON.stringify(reason)}`);
     if (this.state === SocketState.OPEN && this.conn.state === ConnectionState.OPEN) {
       this.closeInitiated = true;
       this.setState(SocketState.CLOSING);

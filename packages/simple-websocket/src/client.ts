@@ -17,7 +17,7 @@ import {
   type Event,
   type Headers,
 } from '@wsstack/wsproto';
-import { trace, tracing } from '@wsstack/wsproto/internal';
+import { traceEvent, tracing } from '@wsstack/wsproto/internal';
 import { Base } from './base';
 import { ConnectionError } from './errors';
 import { acquireSessionWithin, release, track } from './http2-sessions';
@@ -26,6 +26,12 @@ import { headerList, resolveOptions, type ClientOptions, type ResolvedOptions } 
 
 /** How much of a refusal's body goes into the error message. */
 const MAX_REJECT_BODY = 1024;
+
+/** What each handshake event means for `connect()`, for the trace. */
+const HANDSHAKE_OUTCOME: Record<string, string> = {
+  AcceptConnection: ': connect() resolves',
+  RejectConnection: ': refused, connect() will reject with ConnectionError',
+};
 
 /**
  * The client end of a WebSocket connection. Get one with {@link Client.connect}.
@@ -53,7 +59,6 @@ export class Client extends Base {
    * when the server refused with an HTTP status, `code` saying what failed.
    */
   static connect(url: string | URL, options?: ClientOptions): Promise<Client> {
-    if (tracing) trace('simple-websocket', 'Client.connect', String(url));
     let target: URL;
     try {
       target = new URL(url);
@@ -89,6 +94,7 @@ export class Client extends Base {
       socket = net.connect({ host, port });
     }
     const ws = new Client(socket, resolved);
+    if (tracing) ws.traceStep('Client.connect', `${secure ? 'tls' : 'net'}.connect ${host}:${port} for ${String(url)}`);
     const opened = ws.whenOpen(resolved.handshakeTimeout);
     ws.sendRequest(target, options);
     return opened;
@@ -114,8 +120,8 @@ export class Client extends Base {
       throw new ConnectionError(`the HTTP/2 session could not open a stream: ${(error as Error).message}`, 'WS_CONNECT_FAILED', { cause: error });
     }
     track(stream, session);
-    if (tracing) trace('simple-websocket', 'Client.connectHttp2', `CONNECT ${target.pathname} as a stream of the session`);
     const ws = new Client(stream, resolved, conn);
+    if (tracing) ws.traceStep('Client.connectHttp2', `CONNECT ${target.pathname} as a stream of the session`);
     (stream as ResponseStream)[kClient] = ws;
     stream.once('response', onResponse);
     return ws.whenOpen(Math.max(1, resolved.handshakeTimeout - (Date.now() - started)));
@@ -137,6 +143,7 @@ export class Client extends Base {
   }
 
   protected override handleHandshakeEvent(event: Event): void {
+    if (tracing) this.traceStep('Client.handleHandshakeEvent', `${traceEvent(event)}${HANDSHAKE_OUTCOME[event.type] ?? ''}`);
     switch (event.type) {
       case 'AcceptConnection':
         this.opened(event.subprotocol);

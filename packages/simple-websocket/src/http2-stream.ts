@@ -16,7 +16,7 @@
 import * as http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { pairHeaders, type Headers } from '@wsstack/wsproto';
-import { trace, tracing } from '@wsstack/wsproto/internal';
+import { traceFor, tracing } from '@wsstack/wsproto/internal';
 
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
@@ -74,7 +74,7 @@ export function toHttp2Headers(fields: Headers): http2.OutgoingHttpHeaders {
  */
 export function respond(stream: http2.ServerHttp2Stream, fields: Headers, endStream: boolean): void {
   if (stream.destroyed || stream.headersSent) return;
-  if (tracing) trace('simple-websocket', 'respond', `stream.respond ${fields.map(([name, value]) => `${name}: ${value}`).join(', ')}`);
+  if (tracing) traceFor(stream, 'server', 'simple-websocket', 'respond', `stream.respond ${fields.map(([name, value]) => `${name}: ${value}`).join(', ')}`);
   stream.respond(toHttp2Headers(fields), { endStream });
   if (endStream) stream.close();
 }

@@ -23,5 +23,5 @@ export {
   type PerMessageDeflateOptions,
 } from './options';
 export { MAX_CLOSE_REASON_BYTES, isNormalClosure } from './close-codes';
-export { enableTrace, disableTrace } from './trace';
-export { type TraceSink } from '@wsstack/wsproto';
+export { enableTrace, disableTrace, traceId } from './trace';
+export { type TraceRecord, type TraceRole, type TraceSink } from '@wsstack/wsproto';

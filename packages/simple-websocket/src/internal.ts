@@ -9,4 +9,4 @@
  */
 export { Base } from './base';
 export { SocketState } from './socket-state';
-export { trace, tracing } from '@wsstack/wsproto/internal';
+export { traceFor, tracing } from '@wsstack/wsproto/internal';

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { traceFor, tracing } from '@wsstack/wsproto/internal';
 
 /** A received message: text as a string, binary as bytes. */
 export type Message = string | Uint8Array;
@@ -17,6 +18,8 @@ export interface QueueOwner {
   endsQuietly(error: Error): boolean;
   /** A `for await` loop over the queue was left early (`break`, `return`, a throw). */
   onIterationLeft(): void;
+  /** The connection's socket: the trace names the connection by it. */
+  readonly socket: object;
 }
 
 interface Waiter {
@@ -83,6 +86,10 @@ export class MessageQueue implements AsyncIterableIterator<Message> {
   /** Hands a message to the first waiting receiver, or queues it. */
   push(message: Message): void {
     const waiter = this.nextWaiter();
+    if (tracing) {
+      const what = typeof message === 'string' ? `text, ${message.length} chars` : `binary, ${message.length} B`;
+      traceFor(this.owner.socket, null, 'simple-websocket', 'MessageQueue.push', `${what}: ${waiter !== null ? 'handed to a waiting receive()' : `queued, ${this.length + 1} waiting`}`);
+    }
     if (waiter !== null) {
       if (waiter.timer !== undefined) clearTimeout(waiter.timer);
       waiter.resolve(waiter.iterating ? { value: message, done: false } : message);

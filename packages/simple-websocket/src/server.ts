@@ -22,7 +22,7 @@ import {
   type Headers,
   type RejectConnection,
 } from '@wsstack/wsproto';
-import { trace, tracing } from '@wsstack/wsproto/internal';
+import { traceFor, tracing } from '@wsstack/wsproto/internal';
 import { Base } from './base';
 import { ConnectionError } from './errors';
 import { abortTransport, fieldsOf, isServerHttp2Stream, respond } from './http2-stream';
@@ -196,7 +196,10 @@ export class Server extends Base {
     head?: Buffer | Uint8Array | ServerOptions,
     options?: ServerOptions,
   ): Promise<Server> {
-    if (tracing) trace('simple-websocket', 'Server.accept', acceptForm(first));
+    if (tracing) {
+      const socket = isIncomingMessage(first) ? (second as Duplex) : (first as Duplex);
+      traceFor(socket, 'server', 'simple-websocket', 'Server.accept', acceptForm(first));
+    }
     try {
       if (isServerHttp2Stream(first)) {
         const opts = head as ServerOptions | undefined;

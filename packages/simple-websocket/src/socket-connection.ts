@@ -7,8 +7,8 @@
  * @module
  */
 import type { Duplex } from 'node:stream';
-import { ConnectionState, type ExtendedConnect, type WSConnection } from '@wsstack/wsproto';
-import { trace, traceBytes, tracing } from '@wsstack/wsproto/internal';
+import { ConnectionState, ConnectionType, type ExtendedConnect, type WSConnection } from '@wsstack/wsproto';
+import { traceBytes, traceFor, traceLink, tracing, type TraceExtra } from '@wsstack/wsproto/internal';
 import { deferred, type Deferred } from './deferred';
 import { ConnectionClosed, ConnectionError } from './errors';
 import { abortTransport } from './http2-stream';
@@ -60,12 +60,27 @@ export abstract class SocketConnection implements QueueOwner, TimerOwner, Socket
     this.options = options;
     this.queue = new MessageQueue(this, options.maxQueuedMessages, options.maxQueuedBytes);
     this.writer = new SocketWriter(socket, this.queue);
+    if (tracing) traceLink(conn, socket, this.traceRole());
     listen(socket, this);
     // Frames are small and latency matters: no Nagle delay.
     const setNoDelay = (socket as Partial<{ setNoDelay(noDelay: boolean): void }>).setNoDelay;
     if (typeof setNoDelay === 'function') setNoDelay.call(socket, true);
     // A socket that died before we listened will not emit 'close' again.
     if (socket.destroyed) process.nextTick(() => this.onClose());
+  }
+
+  /**
+   * A step of this layer in the trace, for this connection (callers test
+   * `tracing` first). The core's lines are tied to the same id.
+   */
+  protected traceStep(fn: string, detail: string, extra?: TraceExtra): void {
+    const role = this.traceRole();
+    traceLink(this.conn, this.socket, role);
+    traceFor(this.socket, role, 'simple-websocket', fn, detail, extra);
+  }
+
+  private traceRole(): 'client' | 'server' {
+    return this.conn.type === ConnectionType.CLIENT ? 'client' : 'server';
   }
 
   /** Runs the core's events; `Base` says what each one does. */
@@ -200,7 +215,7 @@ export abstract class SocketConnection implements QueueOwner, TimerOwner, Socket
 
   /** @internal */
   onData(chunk: Uint8Array): void {
-    if (tracing) trace('simple-websocket', 'SocketConnection.onData', `socket data ${traceBytes(chunk)}`);
+    if (tracing) this.traceStep('SocketConnection.onData', `socket data ${traceBytes(chunk)}`, { bytes: chunk });
     noteRead();
     this.timers?.heard();
     if (this.state === SocketState.CLOSED) return;
@@ -228,7 +243,7 @@ export abstract class SocketConnection implements QueueOwner, TimerOwner, Socket
 
   /** @internal */
   onClose(): void {
-    if (tracing) trace('simple-websocket', 'SocketConnection.onClose', `socket closed, close code ${this.code ?? 1006}`);
+    if (tracing) this.traceStep('SocketConnection.onClose', `socket closed, close code ${this.code ?? 1006}`);
     this.feedEof();
     this.timers?.clearAll();
     if (this.state === SocketState.HANDSHAKE) {

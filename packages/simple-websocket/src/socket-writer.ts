@@ -8,7 +8,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Duplex } from 'node:stream';
-import { trace, traceBytes, tracing } from '@wsstack/wsproto/internal';
+import { traceBytes, traceFor, tracing } from '@wsstack/wsproto/internal';
 import { deferred, type Deferred } from './deferred';
 
 /**
@@ -69,7 +69,7 @@ export class SocketWriter {
    */
   write(bytes: Uint8Array, onFlushed?: (error?: Error | null) => void): boolean {
     const socket = this.socket;
-    if (tracing) trace('simple-websocket', 'SocketWriter.write', `socket.write ${traceBytes(bytes)}`);
+    if (tracing) traceFor(socket, null, 'simple-websocket', 'SocketWriter.write', `socket.write ${traceBytes(bytes)}`, { bytes });
     if (socket.destroyed || !socket.writable) {
       if (onFlushed) process.nextTick(onFlushed, new Error('socket closed'));
       return true;
@@ -87,8 +87,8 @@ export class SocketWriter {
 
   /** Writes at once, uncorked and untracked: the handshake's one response. */
   writeNow(bytes: Uint8Array): void {
-    if (tracing) trace('simple-websocket', 'SocketWriter.writeNow', `socket.write ${traceBytes(bytes)}`);
     const socket = this.socket;
+    if (tracing) traceFor(socket, null, 'simple-websocket', 'SocketWriter.writeNow', `socket.write ${traceBytes(bytes)}`, { bytes });
     if (!socket.destroyed && socket.writable) socket.write(bytes);
   }
 

@@ -12,7 +12,7 @@ function queue(
 ): { q: MessageQueue; lows: () => number; left: () => number } {
   let lows = 0;
   let left = 0;
-  const q = new MessageQueue({ onQueueLow: () => lows++, endsQuietly: quiet, onIterationLeft: () => left++ }, maxMessages, maxBytes);
+  const q = new MessageQueue({ onQueueLow: () => lows++, endsQuietly: quiet, onIterationLeft: () => left++, socket: {} }, maxMessages, maxBytes);
   return { q, lows: () => lows, left: () => left };
 }
 

@@ -93,6 +93,11 @@ export class Connection {
     return this._state;
   }
 
+  /** Which end this is. */
+  get type(): ConnectionType {
+    return this.proto.client ? ConnectionType.CLIENT : ConnectionType.SERVER;
+  }
+
   /**
    * Feeds received bytes, or `null` when the transport reached EOF. Takes
    * ownership of `data` (masked payloads are unmasked in place). Bytes after

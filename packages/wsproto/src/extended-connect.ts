@@ -87,7 +87,8 @@ const TRANSITIONS: Record<Phase, readonly Phase[]> = {
  * written for one drives the other once the handshake is done.
  */
 export class ExtendedConnect {
-  private readonly type: ConnectionType;
+  /** Which end this is. */
+  readonly type: ConnectionType;
   private readonly options: ExtendedConnectOptions;
   private phase = Phase.IDLE;
   /** Handshake events not yet taken; null once they are all out and the connection is open. */

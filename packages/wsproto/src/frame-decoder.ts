@@ -10,7 +10,7 @@ import { allocUninitialized, EMPTY_BYTES, gather, ON_HEAP_MAX, view, type PieceC
 import { ParseFailed } from './errors';
 import { applyMask, copyOutSmall, gatherMasked } from './mask';
 import { isControl, isReservedOpcode, MAX_CONTROL_PAYLOAD, Opcode } from './opcode';
-import { trace, tracing } from './trace';
+import { trace, TRACE_BYTES_MAX, tracing } from './trace';
 
 /**
  * Scratch shared by every decoder, for work that finishes within one
@@ -56,7 +56,8 @@ export class FrameDecoder {
   /** Payload bytes of the current frame not handed out yet. */
   remaining = 0;
 
-  private readonly client: boolean;
+  /** True on the client side: frames must arrive unmasked. */
+  readonly client: boolean;
   private inFrame = false;
   /** The current frame's mask key as one big-endian word: a number costs an idle connection nothing. */
   private maskWord = 0;
@@ -143,6 +144,12 @@ export class FrameDecoder {
     if (masked) {
       this.maskWord = ((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]) >>> 0;
     }
+    if (tracing) {
+      trace('wsproto', 'FrameDecoder.readHeader', `FIN=${fin ? 1 : 0} RSV=${(b0 >> 4) & 7} opcode=${opcode} MASK=${masked ? 1 : 0} length=${length}`, {
+        bytes: this.wireBytes(needed + Math.min(length, avail - needed)),
+        size: needed + length,
+      });
+    }
     this.consume(needed);
     this.fin = fin;
     this.rsv = b0 & 0x70;
@@ -152,9 +159,6 @@ export class FrameDecoder {
     this.remaining = length;
     this.maskPhase = 0;
     this.inFrame = true;
-    if (tracing) {
-      trace('wsproto', 'FrameDecoder.readHeader', `FIN=${fin ? 1 : 0} RSV=${(b0 >> 4) & 7} opcode=${opcode} MASK=${masked ? 1 : 0} length=${length}`);
-    }
     return true;
   }
 
@@ -220,6 +224,13 @@ export class FrameDecoder {
     sharedKey[2] = (w >>> 8) & 0xff;
     sharedKey[3] = w & 0xff;
     return sharedKey;
+  }
+
+  /** For the trace: the next `n` buffered bytes (at most TRACE_BYTES_MAX) as they came, still masked, not consumed. */
+  private wireBytes(n: number): Uint8Array {
+    const out = new Uint8Array(Math.min(n, TRACE_BYTES_MAX));
+    gather(this.chunks, this.cursor(), out.length, out, 0);
+    return out;
   }
 
   /** Copies the next `n` buffered bytes into the shared header scratch without consuming them. */

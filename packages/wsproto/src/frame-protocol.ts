@@ -16,7 +16,7 @@ import { FrameDecoder } from './frame-decoder';
 import { frameEncoder, type FrameEncoder } from './frame-encoder';
 import { isControl, MAX_CONTROL_PAYLOAD, Opcode } from './opcode';
 import { DEFAULT_OPTIONS } from './options';
-import { trace, traceBytes, tracing } from './trace';
+import { trace, traceBytes, traceParts, tracing } from './trace';
 import { Utf8Decoder } from './utf8';
 import type { RandomSource } from './utilities';
 
@@ -86,6 +86,11 @@ export class FrameProtocol {
     this.maxFragments = init.maxFragments ?? DEFAULT_OPTIONS.maxFragments;
     this.decoder = new FrameDecoder(init.client);
     this.encoder = frameEncoder(init.client, init.random);
+  }
+
+  /** True on the client side. */
+  get client(): boolean {
+    return this.decoder.client;
   }
 
   /**
@@ -249,7 +254,7 @@ export class FrameProtocol {
    */
   sendDataParts(payload: string | Uint8Array, fin = true): Uint8Array[] {
     const parts = this.encodeData(payload, fin);
-    if (tracing) trace('wsproto', 'FrameProtocol.sendDataParts', parts.map(traceBytes).join(' + '));
+    if (tracing) trace('wsproto', 'FrameProtocol.sendDataParts', parts.map(traceBytes).join(' + '), traceParts(parts));
     return parts;
   }
 
@@ -285,7 +290,9 @@ export class FrameProtocol {
    * @throws LocalProtocolError(WS_BAD_EVENT) for a payload over 125 bytes
    */
   ping(payload: Uint8Array = EMPTY_BYTES): Uint8Array {
-    return this.control(Opcode.PING, payload);
+    const bytes = this.control(Opcode.PING, payload);
+    if (tracing) trace('wsproto', 'FrameProtocol.ping', traceBytes(bytes), { bytes });
+    return bytes;
   }
 
   /**
@@ -294,7 +301,9 @@ export class FrameProtocol {
    * @throws LocalProtocolError(WS_BAD_EVENT) for a payload over 125 bytes
    */
   pong(payload: Uint8Array = EMPTY_BYTES): Uint8Array {
-    return this.control(Opcode.PONG, payload);
+    const bytes = this.control(Opcode.PONG, payload);
+    if (tracing) trace('wsproto', 'FrameProtocol.pong', traceBytes(bytes), { bytes });
+    return bytes;
   }
 
   /**
@@ -308,7 +317,9 @@ export class FrameProtocol {
     if (problem !== null) throw new LocalProtocolError(problem, 'WS_BAD_EVENT');
     // 1005 (NO_STATUS_RCVD) means: no code on the wire.
     const payload = code === undefined || code === 1005 ? EMPTY_BYTES : encodeClosePayload(code, reason);
-    return this.encoder.frame(Opcode.CLOSE, 0, true, payload);
+    const bytes = this.encoder.frame(Opcode.CLOSE, 0, true, payload);
+    if (tracing) trace('wsproto', 'FrameProtocol.close', traceBytes(bytes), { bytes });
+    return bytes;
   }
 
   private control(opcode: Opcode, payload: Uint8Array): Uint8Array {

@@ -76,7 +76,8 @@ const TRANSITIONS: Record<Phase, readonly Phase[]> = {
  * ({@link trailingData}) and handed to the {@link Connection}.
  */
 export class Handshake {
-  private readonly type: ConnectionType;
+  /** Which end this is. */
+  readonly type: ConnectionType;
   private readonly options: ConnectionOptions;
   private phase = Phase.IDLE;
   /** Server: made when the first request bytes arrive (an upgrade handed in parsed needs none). */
@@ -252,7 +253,9 @@ export class Handshake {
     try {
       checked = checkRequest(method, major, minor, target, headers);
     } catch (error) {
-      throw this.failRemote(error as RemoteProtocolError);
+      const failure = error as RemoteProtocolError;
+      if (tracing) trace('wsproto', 'Handshake.acceptRequest', `${method} ${target} fails RFC 6455 4.2.1: ${failure.message}; refuse with ${failure.eventHint?.statusCode ?? 400}`);
+      throw this.failRemote(failure);
     }
     this.received = checked;
     if (tracing) trace('wsproto', 'Handshake.acceptRequest', `${method} ${target} passes RFC 6455 4.2.1`);
@@ -279,7 +282,7 @@ export class Handshake {
     const { accepted, header } = negotiateExtensions(request.extensions as readonly string[], event.extensions);
     if (header !== '') head.push('Sec-WebSocket-Extensions', header);
     const bytes = encodeHead(statusLine(101), event.extraHeaders, head);
-    if (tracing) trace('wsproto', 'Handshake.sendAccept', '101 Switching Protocols');
+    if (tracing) trace('wsproto', 'Handshake.sendAccept', '101 Switching Protocols', { bytes });
     this.open(accepted);
     return bytes;
   }
@@ -295,6 +298,7 @@ export class Handshake {
     // The handshake is over either way; a body without a length runs until close.
     if (!has('connection')) headers.push(['Connection', 'close']);
     const bytes = encodeHead(statusLine(statusCode), headers);
+    if (tracing) trace('wsproto', 'Handshake.sendReject', statusLine(statusCode), { bytes });
     this.dropParser();
     this.to(event.hasBody ? Phase.REJECT_BODY : Phase.CLOSED);
     return bytes;
@@ -307,6 +311,7 @@ export class Handshake {
     const key = generateNonce(this.options.random);
     const bytes = encodeHead(`GET ${event.target} HTTP/1.1`, requestHeaders(event, key, extensions));
     this.sent = { acceptToken: generateAcceptToken(key), subprotocols: [...event.subprotocols], extensions };
+    if (tracing) trace('wsproto', 'Handshake.sendRequest', `GET ${event.target}, key ${key} (generateNonce); the 101 must answer ${this.sent.acceptToken}`, { bytes });
     this.parser = this.newParser('response');
     this.to(Phase.AWAITING_RESPONSE);
     return bytes;
@@ -332,6 +337,7 @@ export class Handshake {
       throw new RemoteProtocolError(failure.message, { code: failure.code });
     }
     if (this.phase === Phase.AWAITING_RESPONSE && parser.headComplete) {
+      if (tracing) trace('wsproto', 'Handshake.receiveResponse', `HTTP ${parser.statusCode}, ${parser.headers.length} headers`, { headers: parser.headers });
       if (parser.statusCode === 101) {
         this.dropParser();
         const rest = data === null ? new Uint8Array(0) : data.subarray(consumed);
@@ -367,9 +373,11 @@ export class Handshake {
     try {
       ({ subprotocol, extensions } = checkResponse(headers, this.sent as SentRequest));
     } catch (error) {
+      if (tracing) trace('wsproto', 'Handshake.acceptResponse', `checkResponse fails RFC 6455 4.1: ${(error as Error).message}`);
       this.to(Phase.CLOSED);
       throw error;
     }
+    if (tracing) trace('wsproto', 'Handshake.acceptResponse', `checkResponse passes RFC 6455 4.1: Sec-WebSocket-Accept ${this.sent!.acceptToken} answers our key; subprotocol ${subprotocol ?? 'none'}`);
     this.push(new AcceptConnection({ subprotocol, extensions, extraHeaders: headers }));
     this.open(extensions);
   }

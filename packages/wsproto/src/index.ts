@@ -22,4 +22,4 @@ export { pairHeaders } from './headers';
 export { WSConnection } from './ws-connection';
 export { ExtendedConnect, type ExtendedConnectOptions } from './extended-connect';
 export { CONNECT_PROTOCOL } from './extended-connect-checks';
-export { setTraceSink, type TraceSink } from './trace';
+export { setTraceSink, traceId, type TraceRecord, type TraceRole, type TraceSink } from './trace';

@@ -10,4 +10,4 @@ export { FrameDecoder } from './frame-decoder';
 export { FrameEncoder, frameEncoder } from './frame-encoder';
 export { closeProblem, encodeClosePayload, truncateReason } from './close-reason';
 export { utf8ByteLength } from './utf8';
-export { trace, traceBytes, traceEvent, tracing } from './trace';
+export { trace, traceBytes, traceEvent, traceFor, traceLink, tracing, TRACE_BYTES_MAX, type TraceExtra } from './trace';

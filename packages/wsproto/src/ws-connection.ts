@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { Connection, ConnectionState, ConnectionType } from './connection';
+import { ConnectionType, type Connection, type ConnectionState } from './connection';
 import type { Event, Headers } from './events';
 import { LocalProtocolError } from './errors';
-import { trace, traceBytes, traceEvent, tracing } from './trace';
+import { trace, traceBytes, traceEnter, traceEvent, traceLeave, tracing } from './trace';
 import { Handshake } from './handshake';
 import type { ConnectionOptions } from './options';
 
@@ -39,16 +39,26 @@ export class WSConnection {
     return this.connection?.state ?? this.handshake!.state;
   }
 
+  /** Which end this is: `CLIENT` or `SERVER`. */
+  get type(): ConnectionType {
+    return this.handshake?.type ?? this.opened!.type;
+  }
+
   /**
    * Feeds bytes from the peer, or `null` at EOF. Takes ownership of `data`.
    *
    * @throws RemoteProtocolError during the handshake, as {@link Handshake.receiveData}
    */
   receiveData(data: Uint8Array | null): void {
-    if (tracing) trace('wsproto', 'WSConnection.receiveData', data === null ? 'EOF' : traceBytes(data));
-    const connection = this.connection;
-    if (connection !== null) connection.receiveData(data);
-    else this.handshake!.receiveData(data);
+    const running = tracing ? this.traceEnter() : undefined;
+    try {
+      if (tracing) trace('wsproto', 'WSConnection.receiveData', data === null ? 'EOF' : traceBytes(data));
+      const connection = this.connection;
+      if (connection !== null) connection.receiveData(data);
+      else this.handshake!.receiveData(data);
+    } finally {
+      if (running !== undefined) traceLeave(running);
+    }
   }
 
   /**
@@ -65,6 +75,16 @@ export class WSConnection {
    * without the generator, for a reader's hot loop.
    */
   nextEvent(): Event | null {
+    if (!tracing) return this.pull();
+    const running = this.traceEnter();
+    try {
+      return this.pull();
+    } finally {
+      traceLeave(running);
+    }
+  }
+
+  private pull(): Event | null {
     const handshake = this.handshake;
     if (handshake !== null) {
       const event = handshake.nextEvent();
@@ -85,9 +105,14 @@ export class WSConnection {
    * @throws LocalProtocolError when the state does not allow the event
    */
   send(event: Event): Uint8Array {
-    if (tracing) trace('wsproto', 'WSConnection.send', traceEvent(event));
-    const connection = this.connection;
-    return connection !== null ? connection.send(event) : this.handshake!.send(event);
+    const running = tracing ? this.traceEnter() : undefined;
+    try {
+      if (tracing) trace('wsproto', 'WSConnection.send', traceEvent(event));
+      const connection = this.connection;
+      return connection !== null ? connection.send(event) : this.handshake!.send(event);
+    } finally {
+      if (running !== undefined) traceLeave(running);
+    }
   }
 
   /**
@@ -96,16 +121,31 @@ export class WSConnection {
    * `Connection.sendv`).
    */
   sendv(event: Event): Uint8Array[] {
-    if (tracing) trace('wsproto', 'WSConnection.sendv', traceEvent(event));
-    const connection = this.connection;
-    return connection !== null ? connection.sendv(event) : [this.handshake!.send(event)];
+    const running = tracing ? this.traceEnter() : undefined;
+    try {
+      if (tracing) trace('wsproto', 'WSConnection.sendv', traceEvent(event));
+      const connection = this.connection;
+      return connection !== null ? connection.sendv(event) : [this.handshake!.send(event)];
+    } finally {
+      if (running !== undefined) traceLeave(running);
+    }
   }
 
   /** Server: a request already parsed by an outer HTTP layer (see {@link Handshake.initiateUpgradeConnection}). */
   initiateUpgradeConnection(headers: Headers, path: string): void {
-    if (tracing) trace('wsproto', 'WSConnection.initiateUpgradeConnection', `GET ${path}, ${headers.length} headers`);
-    if (this.handshake === null) throw new LocalProtocolError('the connection is already open', 'WS_BAD_STATE');
-    this.handshake.initiateUpgradeConnection(headers, path);
+    const running = tracing ? this.traceEnter() : undefined;
+    try {
+      if (tracing) trace('wsproto', 'WSConnection.initiateUpgradeConnection', `GET ${path}, ${headers.length} headers`, { headers });
+      if (this.handshake === null) throw new LocalProtocolError('the connection is already open', 'WS_BAD_STATE');
+      this.handshake.initiateUpgradeConnection(headers, path);
+    } finally {
+      if (running !== undefined) traceLeave(running);
+    }
+  }
+
+  /** The core's lines traced during this call are this connection's (see trace.ts). */
+  private traceEnter(): object | null {
+    return traceEnter(this, this.type === ConnectionType.CLIENT ? 'client' : 'server');
   }
 
   private get connection(): Connection | null {
