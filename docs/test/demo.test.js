@@ -53,5 +53,5 @@ test('with its port taken, the demo names the cause and the way out, and exits n
 
 test('with a free port, the demo prints its address', async () => {
   const { stdout } = await startDemo(0);
-  expect(stdout).toMatch(/^wsstack demo: http:\/\/127\.0\.0\.1:\d+\n/);
+  expect(stdout).toMatch(/^wsstack demo: http:\/\/127\.0\.0\.1:\d+( \(inspector on\))?\n/);
 });
