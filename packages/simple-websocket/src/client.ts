@@ -4,21 +4,16 @@
  *
  * @module
  */
+import { Buffer } from 'node:buffer';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import {
-  ConnectionType,
-  PerMessageDeflate,
-  Request,
-  WSConnection,
-  type Event,
-  type Headers,
-} from '@wsstack/wsproto';
+import type { Event, Headers, WSConnection } from '@wsstack/wsproto';
 import { trace, tracing } from '@wsstack/wsproto/internal';
 import { Base } from './base';
+import { planConnection, type ClientPlan } from './client-request';
 import { ConnectionError } from './errors';
-import { headerList, resolveOptions, type ClientOptions, type ResolvedOptions } from './options';
+import type { ClientOptions, ResolvedOptions } from './options';
 
 /** How much of a refusal's body goes into the error message. */
 const MAX_REJECT_BODY = 1024;
@@ -35,73 +30,53 @@ const MAX_REJECT_BODY = 1024;
  * ```
  */
 export class Client extends Base {
-  /** A refusal in progress: its status and the start of its body. */
-  private rejection: { statusCode: number; body: Uint8Array[]; bytes: number } | null = null;
+  /** A refusal in progress: its status, headers and the start of its body. */
+  private rejection: { statusCode: number; headers: Headers; body: Uint8Array[]; bytes: number } | null = null;
 
-  private constructor(socket: Duplex, resolved: ResolvedOptions) {
-    super(socket, new WSConnection(ConnectionType.CLIENT, { maxMessageSize: resolved.maxMessageSize }), resolved);
+  private constructor(socket: Duplex, conn: WSConnection, resolved: ResolvedOptions) {
+    super(socket, conn, resolved);
   }
 
   /**
    * Opens a WebSocket connection to `url` (`ws://`, `wss://`; `http://` and
    * `https://` are taken as their WebSocket twins) and resolves once the
-   * server accepted. Rejects with {@link ConnectionError}: `statusCode` set
-   * when the server refused with an HTTP status, `code` saying what failed.
+   * server accepted. Every failure is a rejection with
+   * {@link ConnectionError}, never a throw: `code` says what failed,
+   * `statusCode` and `headers` are set when the server refused with an HTTP
+   * status. The URL and every option are checked before any socket is opened
+   * (`WS_INVALID_URL`, `WS_INVALID_OPTIONS`).
    */
   static connect(url: string | URL, options?: ClientOptions): Promise<Client> {
     if (tracing) trace('simple-websocket', 'Client.connect', String(url));
-    let target: URL;
+    let plan: ClientPlan;
     try {
-      target = new URL(url);
+      plan = planConnection(url, options);
     } catch (error) {
-      return Promise.reject(new ConnectionError(`invalid WebSocket URL ${String(url)}`, 'WS_INVALID_URL', { cause: error }));
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    let resolved: ResolvedOptions;
-    try {
-      resolved = resolveOptions(options);
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new TypeError(String(error)));
-    }
-    const secure = target.protocol === 'wss:' || target.protocol === 'https:';
-    if (!secure && target.protocol !== 'ws:' && target.protocol !== 'http:') {
-      return Promise.reject(
-        new ConnectionError(`unsupported URL scheme ${target.protocol} (use ws: or wss:)`, 'WS_INVALID_URL'),
-      );
-    }
-    if (target.hash !== '') {
-      return Promise.reject(new ConnectionError('a WebSocket URL has no fragment', 'WS_INVALID_URL'));
-    }
-    // URL keeps IPv6 literals bracketed; sockets want them bare.
-    const host = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
-    const port = target.port === '' ? (secure ? 443 : 80) : Number(target.port);
     let socket: Duplex;
-    if (secure) {
-      const tlsOptions: tls.ConnectionOptions = { ...options?.tls, host, port };
-      // SNI takes a host name, never an IP address.
-      if (tlsOptions.servername === undefined && net.isIP(host) === 0) tlsOptions.servername = host;
-      socket = tls.connect(tlsOptions);
-    } else {
-      socket = net.connect({ host, port });
+    try {
+      socket = plan.tls !== null ? tls.connect(plan.tls) : net.connect({ host: plan.host, port: plan.port });
+    } catch (error) {
+      // node:net and node:tls throw only on arguments they refuse (a bad certificate, ...); nothing was opened.
+      const message = error instanceof Error ? error.message : String(error);
+      return Promise.reject(new ConnectionError(`invalid Client.connect options: ${message}`, 'WS_INVALID_OPTIONS', { cause: error }));
     }
-    const ws = new Client(socket, resolved);
-    const opened = ws.whenOpen(resolved.handshakeTimeout);
-    ws.sendRequest(target, options);
+    const ws = new Client(socket, plan.conn, plan.resolved);
+    const opened = ws.whenOpen(plan.resolved.handshakeTimeout);
+    // Written before the socket connects: Node queues it until then.
+    ws.writer.writeNow(plan.request);
     return opened;
   }
 
-  private sendRequest(target: URL, options: ClientOptions | undefined): void {
-    const extraHeaders: Headers = [...headerList(options?.headers)];
-    if (options?.origin !== undefined) extraHeaders.push(['Origin', options.origin]);
-    const pmd = this.options.perMessageDeflate;
-    const request = new Request({
-      host: target.host,
-      target: (target.pathname === '' ? '/' : target.pathname) + target.search,
-      subprotocols: [...this.options.subprotocols],
-      extensions: pmd === false ? [] : [new PerMessageDeflate(pmd)],
-      extraHeaders,
-    });
-    // Written before the socket connects: Node queues it until then.
-    this.writer.writeNow(this.conn.send(request));
+  /**
+   * Runs the core's events; a refusal whose body is still arriving is
+   * settled once the read that brought its head is handled: the status and
+   * headers do not wait for a body that may never end.
+   */
+  protected override handleEvents(): void {
+    super.handleEvents();
+    if (this.rejection !== null) this.refused();
   }
 
   protected override handleHandshakeEvent(event: Event): void {
@@ -110,7 +85,7 @@ export class Client extends Base {
         this.opened(event.subprotocol);
         break;
       case 'RejectConnection':
-        this.rejection = { statusCode: event.statusCode, body: [], bytes: 0 };
+        this.rejection = { statusCode: event.statusCode, headers: event.headers, body: [], bytes: 0 };
         if (!event.hasBody) this.refused();
         break;
       case 'RejectData': {
@@ -144,7 +119,7 @@ export class Client extends Base {
       new ConnectionError(
         `the server refused the WebSocket handshake with HTTP ${rejection.statusCode}${body === '' ? '' : `: ${body}`}`,
         'WS_HANDSHAKE_REJECTED',
-        { statusCode: rejection.statusCode },
+        { statusCode: rejection.statusCode, headers: rejection.headers },
       ),
     );
     this.socket.destroy();

@@ -173,14 +173,21 @@ export class Server extends Base {
     options?: ServerOptions,
   ): Promise<Server> {
     if (tracing) trace('simple-websocket', 'Server.accept', isIncomingMessage(first) ? `upgrade ${first.url ?? '/'}` : 'raw socket');
+    const upgrade = isIncomingMessage(first);
+    const socket = upgrade ? (second as Duplex) : first;
+    const opts = upgrade ? options : (second as ServerOptions | undefined);
+    let resolved: ResolvedOptions;
     try {
-      if (isIncomingMessage(first)) {
-        const resolved = resolveOptions(options);
-        return new Server(second as Duplex, options, resolved).upgrade(first, head);
-      }
-      const opts = second as ServerOptions | undefined;
-      const resolved = resolveOptions(opts);
-      return new Server(first, opts, resolved).handshake();
+      resolved = resolveOptions(opts);
+    } catch (error) {
+      // Checked before anything is read or written; the socket was handed to us, so it is closed.
+      socket.destroy();
+      const message = error instanceof Error ? error.message : String(error);
+      return Promise.reject(new ConnectionError(`invalid Server.accept options: ${message}`, 'WS_INVALID_OPTIONS', { cause: error }));
+    }
+    try {
+      const ws = new Server(socket, opts, resolved);
+      return upgrade ? ws.upgrade(first, head) : ws.handshake();
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
