@@ -85,6 +85,9 @@ export abstract class SocketConnection implements QueueOwner, TimerOwner, Socket
   /** @internal The input queue drained to half its high-water mark: read again. */
   abstract onQueueLow(): void;
 
+  /** @internal A receiver found the queue closed and empty. */
+  abstract onQueueDrained(): void;
+
   /** @internal A ping interval passed. */
   abstract onPingDue(silent: boolean): void;
 
@@ -184,6 +187,10 @@ export abstract class SocketConnection implements QueueOwner, TimerOwner, Socket
   protected armCloseTimer(): void {
     if (this.socket.destroyed) return;
     this.clock().armClose(this.options.closeTimeout);
+  }
+
+  protected disarmCloseTimer(): void {
+    this.timers?.clearClose();
   }
 
   /** Drops the socket: no closing handshake, the peer sees a reset. */

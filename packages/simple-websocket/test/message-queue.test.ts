@@ -7,7 +7,7 @@ import { MessageQueue } from '../src/message-queue';
 
 function queue(maxMessages = 4, maxBytes = 1024, quiet = (error: Error) => error instanceof ConnectionClosed && error.code === 1000): { q: MessageQueue; lows: () => number } {
   let lows = 0;
-  const q = new MessageQueue({ onQueueLow: () => lows++, endsQuietly: quiet }, maxMessages, maxBytes);
+  const q = new MessageQueue({ onQueueLow: () => lows++, onQueueDrained: () => {}, endsQuietly: quiet }, maxMessages, maxBytes);
   return { q, lows: () => lows };
 }
 
