@@ -6,7 +6,6 @@ import {
   ConnectionState,
   ConnectionType,
   FRAGMENT_ALLOWANCE,
-  LocalProtocolError,
   MIN_FRAGMENT_BYTES,
   Opcode,
   ParseFailed,
