@@ -8,6 +8,7 @@ const suites = {
   codec: () => require('./codec').run(),
   stack: () => require('./stack').run(),
   e2e: () => require('./e2e').run(),
+  reliability: () => require('./reliability').run(),
 };
 
 async function main() {
