@@ -6,7 +6,7 @@
  * @module
  */
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
-import { ConnectionClosed, Server, type ServerOptions } from '@wsstack/simple-websocket';
+import { ConnectionClosed, ConnectionError, Server, type ServerOptions } from '@wsstack/simple-websocket';
 import { trace, tracing } from '@wsstack/simple-websocket/internal';
 import { attachUpgrades, takeUpgrade, upgradeOf, type RequestHandlerLike } from './upgrade-dispatch';
 
@@ -164,8 +164,10 @@ export class Sock {
     let ws: Server;
     try {
       ws = await Server.accept(req, socket, head, options);
-    } catch {
+    } catch (err) {
       // The handshake failed; Server.accept already answered and closed.
+      // Options it refused are the application's mistake, not the peer's: report them.
+      if (err instanceof ConnectionError && err.code === 'WS_INVALID_OPTIONS') report(err, req, onError, next);
       return;
     }
     try {
@@ -178,13 +180,18 @@ export class Sock {
       await closeQuietly(ws, err instanceof ConnectionClosed ? 1000 : 1011);
       // A peer that went away is not the application's error.
       if (err instanceof ConnectionClosed) return;
-      try {
-        if (onError) onError(err, req);
-        else next(err);
-      } catch {
-        // Error reporting must never take the process down.
-      }
+      report(err, req, onError, next);
     }
+  }
+}
+
+/** Hands an application error to `onError`, else to Express (`next(err)`). */
+function report(err: unknown, req: SockRequest, onError: SockOptions['onError'], next: Next): void {
+  try {
+    if (onError) onError(err, req);
+    else next(err);
+  } catch {
+    // Error reporting must never take the process down.
   }
 }
 
