@@ -4,9 +4,10 @@
  * on as if the call had not been made. On real sockets, with a `ws` peer
  * that records every frame it gets.
  */
+import * as net from 'node:net';
 import type { WebSocket } from 'ws';
-import { InvalidCloseError, type Server } from '../src';
-import { openWs, startOurServer, until, wsClosed, type OurServer } from './helpers';
+import { ConnectionError, InvalidCloseError, Server } from '../src';
+import { handshakeRequest, openWs, startOurServer, until, wsClosed, type OurServer } from './helpers';
 
 /** A connection in the server role, the ws client at the other end, and what that client received. */
 async function connected(): Promise<{ server: OurServer; ws: Server; peer: WebSocket; got: unknown[] }> {
@@ -106,4 +107,26 @@ describe('input checks on the public API', () => {
     // A second close() resolves at once: nothing hangs.
     expect(await outcome(c.ws.close())).toBe('resolved');
   });
+});
+
+test('Server.accept with options it cannot take rejects with WS_INVALID_OPTIONS and closes the socket it was given', async () => {
+  let outcome!: (error: unknown) => void;
+  const failed = new Promise<unknown>((resolve) => (outcome = resolve));
+  const listener = net.createServer((socket) => {
+    Server.accept(socket, { perMessageDeflate: { serverMaxWindowBits: 16 } }).then(() => outcome('accepted'), outcome);
+  });
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  try {
+    const peer = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
+    peer.on('error', () => {});
+    const closed = new Promise<void>((resolve) => peer.once('close', () => resolve()));
+    peer.write(handshakeRequest());
+    const error = await failed;
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(error).toMatchObject({ code: 'WS_INVALID_OPTIONS' });
+    expect((error as Error).message).toMatch(/serverMaxWindowBits/);
+    await closed;
+  } finally {
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
+  }
 });

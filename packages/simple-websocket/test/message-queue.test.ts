@@ -89,3 +89,18 @@ test('close lets queued messages out, then rejects every receiver with the close
   idle.close(new ConnectionClosed(1006));
   for (const p of pending) await expect(p).rejects.toBeInstanceOf(ConnectionClosed);
 });
+
+test('a receiver that finds the queue closed and empty tells the owner (the application took every message); taking the last one does not', async () => {
+  let drained = 0;
+  const q = new MessageQueue({ onQueueLow: () => {}, onQueueDrained: () => drained++, endsQuietly: () => true }, 4, 1024);
+  q.push('a');
+  q.push('b');
+  q.close(new ConnectionClosed(1000, ''));
+  expect(await q.shift()).toBe('a');
+  expect(await q.next()).toEqual({ value: 'b', done: false });
+  expect(drained).toBe(0);
+  expect(await q.next()).toEqual({ value: undefined, done: true });
+  expect(drained).toBe(1);
+  await expect(q.shift(0)).rejects.toMatchObject({ code: 1000 });
+  expect(drained).toBe(2);
+});
