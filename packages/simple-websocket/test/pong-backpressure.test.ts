@@ -96,6 +96,25 @@ describe('pong backpressure', () => {
     peer.destroy();
   });
 
+  test('Server: close() on a peer that floods pings and never reads ends within closeTimeout', async () => {
+    let accepted!: (ws: Server) => void;
+    const serverWs = new Promise<Server>((resolve) => (accepted = resolve));
+    const server = await startOurServer('raw', (ws) => accepted(ws), { closeTimeout: 300 });
+    closables.push(server);
+    const peer = net.connect(server.port, '127.0.0.1');
+    peer.on('error', () => {});
+    peer.write(Buffer.concat([Buffer.from(handshakeRequest()), pingFlood(PINGS, true)]));
+    const ws = await serverWs;
+    await settled(ws.socket as net.Socket);
+    expect(ws.socket.isPaused()).toBe(true);
+    const started = Date.now();
+    await ws.close(1000, 'bye');
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(ws.closeCode).toBe(1006);
+    expect(ws.socket.destroyed).toBe(true);
+    peer.destroy();
+  });
+
   test('Client: pongs to a server that does not read stay within the socket buffer; it is read again once it reads', async () => {
     let serverSide!: (socket: net.Socket) => void;
     const serverSocket = new Promise<net.Socket>((resolve) => (serverSide = resolve));
