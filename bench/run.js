@@ -9,6 +9,7 @@ const suites = {
   stack: () => require('./stack').run(),
   e2e: () => require('./e2e').run(),
   h2: () => require('./h2').run(),
+  reliability: () => require('./reliability').run(),
 };
 
 async function main() {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
-import { ConnectionClosed, Server, type ServerOptions } from '@wsstack/simple-websocket';
+import { ConnectionClosed, ConnectionError, Server, type ServerOptions } from '@wsstack/simple-websocket';
 import { traceFor, tracing } from '@wsstack/simple-websocket/internal';
 import { attachUpgrades, takeUpgrade, upgradeOf, type RequestHandlerLike } from './upgrade-dispatch';
 
@@ -167,6 +167,8 @@ export class Sock {
     } catch (error) {
       // The handshake failed; Server.accept already answered and closed.
       if (tracing) step(socket, `the handshake failed, no handler: ${error instanceof Error ? error.message : String(error)}`);
+      // Options it refused are the application's mistake, not the peer's: report them.
+      if (error instanceof ConnectionError && error.code === 'WS_INVALID_OPTIONS') report(error, req, onError, next);
       return;
     }
     try {
@@ -179,12 +181,7 @@ export class Sock {
       await closeQuietly(ws, err instanceof ConnectionClosed ? 1000 : 1011);
       // A peer that went away is not the application's error.
       if (err instanceof ConnectionClosed) return;
-      try {
-        if (onError) onError(err, req);
-        else next(err);
-      } catch {
-        // Error reporting must never take the process down.
-      }
+      report(err, req, onError, next);
     }
   }
 }
@@ -192,6 +189,16 @@ export class Sock {
 /** A step of `Sock.run` in the trace. */
 function step(socket: object, detail: string): void {
   traceFor(socket, 'server', 'express-sock', 'Sock.run', detail);
+}
+
+/** Hands an application error to `onError`, else to Express (`next(err)`). */
+function report(err: unknown, req: SockRequest, onError: SockOptions['onError'], next: Next): void {
+  try {
+    if (onError) onError(err, req);
+    else next(err);
+  } catch {
+    // Error reporting must never take the process down.
+  }
 }
 
 /**

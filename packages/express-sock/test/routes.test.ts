@@ -49,6 +49,17 @@ describe.each(majors)('%s', (_name, express) => {
     expect((await done).code).toBe(1000);
   });
 
+  it('options Server.accept refuses are reported to onError, not dropped silently', async () => {
+    const reported: unknown[] = [];
+    await start((_app, sock) =>
+      sock.route('/bad', async () => {}, { maxMessageSize: -1, onError: (err) => reported.push(err) }),
+    );
+    await expect(connect(`${url}/bad`)).rejects.toThrow();
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toMatchObject({ name: 'ConnectionError', code: 'WS_INVALID_OPTIONS' });
+    expect(errors).toEqual([]);
+  });
+
   it('registers sock.route before the app is bound, and as a higher-order function', async () => {
     const sock = new Sock();
     sock.route('/early', async (ws) => ws.send('early'));

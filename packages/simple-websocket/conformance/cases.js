@@ -159,7 +159,9 @@ for (const [label, n] of [['64 KiB', 1 << 16], ['256 KiB', 1 << 18], ['1 MiB', 1
   add(9, '9.3.1', '5.4', '1 MiB binary in 4 KiB fragments', { frames: fragments(BINARY, b, 4096) }, echoes(msg(BINARY, b)), { timed: true });
   const s = random(1 << 18);
   add(9, '9.3.2', '5.4', '256 KiB binary in 64-byte fragments (4,096)', { frames: fragments(BINARY, s, 64) }, echoes(msg(BINARY, s)), { timed: true });
-  add(9, '9.3.3', '10.4', '1 MiB in 64-byte fragments: 16,384 > the 8,192-fragment limit', { frames: fragments(BINARY, b, 64) }, closes(1009), { timed: true });
+  const m = random(1 << 22);
+  add(9, '9.3.3', '5.4, 10.4', '4 MiB binary in 64-byte fragments (65,536): fragments are limited in bytes, not by count', { frames: fragments(BINARY, m, 64) }, echoes(msg(BINARY, m)), { timed: true });
+  add(9, '9.3.4', '10.4', 'one-byte fragments past the byte budget (each counts 128 B; 1 MiB limit)', { frames: fragments(BINARY, random(20000), 1) }, closes(1009), { options: { maxMessageSize: 1 << 20 } });
   add(9, '9.4.1', '10.4', 'a message over maxMessageSize (1 MiB + 1 with a 1 MiB limit)', { frames: [binary(random((1 << 20) + 1))] }, closes(1009), { options: { maxMessageSize: 1 << 20 } });
   add(9, '9.4.2', '10.4', 'fragments adding up past maxMessageSize', { frames: fragments(BINARY, random((1 << 20) + 10), 65536) }, closes(1009), { options: { maxMessageSize: 1 << 20 } });
   const many = Array.from({ length: 1000 }, (_, i) => binary(Buffer.from([i & 0xff, i >> 8])));

@@ -17,15 +17,19 @@ import { BytesMessage, CloseConnection, ConnectionState, Ping, TextMessage, type
 import { traceEvent, tracing } from '@wsstack/wsproto/internal';
 import './trace';
 import { isNormalClosure, validateApplicationClose, validateProtocolClose } from './close-codes';
-import { ConnectionClosed } from './errors';
+import { ConnectionClosed, describeValue } from './errors';
 import { Fragments } from './fragments';
 import type { Message } from './message-queue';
+import { receiveTimeout } from './options';
 import { SocketConnection } from './socket-connection';
 import { SocketState } from './socket-state';
 
 /** Options of {@link Base.receive}. */
 export interface ReceiveOptions {
-  /** Milliseconds to wait; then `receive()` resolves `undefined`. 0 = only what is queued. Default: wait forever. */
+  /**
+   * Milliseconds to wait, 0 to 2^31−1 or `Infinity`; then `receive()`
+   * resolves `undefined`. 0 = only what is queued. Default: wait forever.
+   */
   timeout?: number;
 }
 
@@ -41,6 +45,10 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
   private readPaused = false;
   /** handleEvents stopped at the high-water mark: the core may hold more events. */
   protected eventsHeld = false;
+  /** Our pongs wait in a full socket buffer: we read no more until it drains. */
+  private pongsBlocked = false;
+  /** The peer's close (or its violation) came while messages wait for the application: the close we owe it. */
+  private closeOwed: CloseConnection | null = null;
 
   // ---------------------------------------------------------------- public
 
@@ -73,7 +81,9 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
    * The next message: a `string` for text, a `Uint8Array` for binary. Waits
    * as long as it takes; rejects with {@link ConnectionClosed} once the
    * connection closed and every message that arrived before the close was
-   * handed out. So without a timeout it never resolves `undefined`.
+   * handed out. So without a timeout it never resolves `undefined`. Rejects
+   * with `TypeError` or `RangeError` for options it cannot take (the
+   * connection is unchanged).
    */
   receive(options?: { timeout?: undefined }): Promise<Message>;
   /**
@@ -83,7 +93,13 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
    */
   receive(options?: ReceiveOptions): Promise<Message | undefined>;
   receive(options?: ReceiveOptions): Promise<Message | undefined> {
-    return this.queue.shift(options?.timeout);
+    let timeout: number | undefined;
+    try {
+      timeout = receiveTimeout(options);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new TypeError(String(error)));
+    }
+    return this.queue.shift(timeout);
   }
 
   /**
@@ -95,14 +111,23 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
    * socket flushed it: change the array only after that.
    */
   send(data: string | Uint8Array): Promise<void> {
+    let event: TextMessage | BytesMessage;
+    if (typeof data === 'string') event = new TextMessage({ data });
+    else if (data instanceof Uint8Array) event = new BytesMessage({ data });
+    else return Promise.reject(new TypeError(`send() takes a string or a Uint8Array, not ${describeValue(data)}`));
     if (tracing) this.traceStep('Base.send', typeof data === 'string' ? `text ${data.length} chars` : `binary ${data.length} B`);
     if (this.state !== SocketState.OPEN) return Promise.reject(this.closedError());
-    const event = typeof data === 'string' ? new TextMessage({ data }) : new BytesMessage({ data });
     return this.sendEvent(event);
   }
 
-  /** Sends a ping (payload at most 125 bytes). Resolves like {@link send}. */
+  /**
+   * Sends a ping (a `Uint8Array` of at most 125 bytes). Resolves like
+   * {@link send}; rejects with `TypeError` for another payload type.
+   */
   ping(payload?: Uint8Array): Promise<void> {
+    if (payload !== undefined && !(payload instanceof Uint8Array)) {
+      return Promise.reject(new TypeError(`ping() takes a Uint8Array payload, not ${describeValue(payload)}`));
+    }
     if (tracing) this.traceStep('Base.ping', `${payload?.length ?? 0} B payload`);
     if (this.state !== SocketState.OPEN) return Promise.reject(this.closedError());
     return this.sendEvent(new Ping(payload === undefined ? {} : { payload }));
@@ -116,8 +141,12 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
    *
    * The code and reason are checked as the WHATWG WebSocket API does (1000 or
    * 3000–4999, reason ≤ 123 bytes of UTF-8); a bad one throws
-   * {@link InvalidCloseError} synchronously. For protocol codes such as 1001
-   * or 1011 use {@link closeWithStatus}.
+   * {@link InvalidCloseError} synchronously, a code that is not a number or
+   * a reason that is not a string `TypeError`; either way before anything
+   * changes. For protocol codes such as 1001 or 1011 use {@link closeWithStatus}.
+   *
+   * When the peer closed first while messages still waited for
+   * {@link receive}, this answers its close now (echoing its code).
    */
   close(code = 1000, reason = ''): Promise<void> {
     validateApplicationClose(code, reason);
@@ -199,13 +228,37 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
 
   /** @internal The input queue drained to half its high-water mark: read again. */
   override onQueueLow(): void {
-    if (!this.readPaused) return;
-    this.readPaused = false;
-    this.handleEvents();
-    if (!this.readPaused && !this.socket.destroyed) this.socket.resume();
+    this.resumeReading();
+  }
+
+  /**
+   * @internal The application asked for a message and the closed queue had
+   * none left: it has taken everything that came before the peer's close,
+   * so the close we held back goes out now.
+   */
+  override onQueueDrained(): void {
+    this.answerOwedClose();
   }
 
   // -------------------------------------------------------------- timers
+
+  /** @internal closeTimeout passed: a close still owed goes out now; else the peer is too late and is dropped. */
+  override onCloseTimeout(): void {
+    if (this.closeOwed !== null) this.answerOwedClose();
+    else super.onCloseTimeout();
+  }
+
+  /** @internal The peer ended its side: a close still owed goes now, if it can still be written at all. */
+  override onEnd(): void {
+    this.answerOwedClose();
+    super.onEnd();
+  }
+
+  /** @internal The socket closed: nothing is owed to a peer that is gone. */
+  override onClose(): void {
+    this.closeOwed = null;
+    super.onClose();
+  }
 
   /** @internal Ping timer: drop a peer silent for a whole interval, else ping it. */
   override onPingDue(silent: boolean): void {
@@ -226,7 +279,15 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
 
   private shouldPauseReading(): boolean {
     // Past our own close we must read on to find the peer's close frame.
-    return this.state === SocketState.OPEN && this.queue.isFull();
+    return this.state === SocketState.OPEN && (this.pongsBlocked || this.queue.isFull());
+  }
+
+  /** Reads again after a pause, if nothing else still holds it. */
+  private resumeReading(): void {
+    if (!this.readPaused) return;
+    this.readPaused = false;
+    this.handleEvents();
+    if (!this.readPaused && !this.socket.destroyed) this.socket.resume();
   }
 
   private pauseReading(): void {
@@ -243,7 +304,7 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
         this.onMessagePiece(event.data, event.messageFinished);
         break;
       case 'Ping':
-        if (this.conn.state === ConnectionState.OPEN) this.writer.write(this.conn.send(event.response()));
+        if (this.conn.state === ConnectionState.OPEN) this.answerPing(event);
         break;
       case 'Pong':
         break; // liveness is tracked on any received data (see onData)
@@ -267,34 +328,79 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
     this.queue.push(whole);
   }
 
+  /**
+   * Answers a ping. A peer that pings and never reads would pile our pongs
+   * up in the socket's buffer without bound: once that buffer is past its
+   * high-water mark we read nothing more (its pings wait in its own
+   * buffers) until it drains, as for any peer that does not read.
+   */
+  private answerPing(ping: Ping): void {
+    this.writer.write(this.conn.send(ping.response()));
+    if (this.pongsBlocked || !this.socket.writableNeedDrain) return;
+    this.pongsBlocked = true;
+    // Settled on 'drain', or rejected when the socket closes: read on either way.
+    const resume = (): void => {
+      this.pongsBlocked = false;
+      this.resumeReading();
+    };
+    this.writer.whenDrained().then(resume, resume);
+  }
+
   private onCloseEvent(event: CloseConnection): void {
-    // The peer's close frame (or a violation the core turned into one): we owe it a reply.
-    if (this.conn.state === ConnectionState.REMOTE_CLOSING) {
-      this.writer.write(this.conn.send(event.response()));
-    }
     if (this.code === undefined) {
       this.code = event.code;
       this.reasonText = event.code === 1006 && this.dropReason !== '' ? this.dropReason : event.reason;
     }
     this.fragments = null;
     this.queue.close(new ConnectionClosed(this.code, this.reasonText));
-    if (this.state === SocketState.OPEN) this.setState(SocketState.CLOSING);
     this.stopPing();
-    // The closing handshake is done (or the transport is gone): end our side,
-    // and destroy the socket if the peer does not close its side in time.
+    // The peer's close frame (or a violation the core turned into one): we owe it a reply.
+    const owed = this.conn.state === ConnectionState.REMOTE_CLOSING ? event : null;
+    if (owed !== null && this.queue.length > 0) {
+      // Messages that came before it wait for the application: let it answer
+      // them first. The close goes out once it asks for more, or at closeTimeout.
+      this.closeOwed = owed;
+      this.armCloseTimer();
+      return;
+    }
+    this.finishClose(owed);
+  }
+
+  /** The close held back for the application goes out now. */
+  private answerOwedClose(): void {
+    const owed = this.closeOwed;
+    if (owed === null) return;
+    this.closeOwed = null;
+    // The close deadline starts again for the peer's TCP close.
+    this.disarmCloseTimer();
+    this.finishClose(owed);
+  }
+
+  /** Sends the close we owe (if any); the closing handshake is done, or the transport is gone. */
+  private finishClose(owed: CloseConnection | null): void {
+    if (owed !== null && this.conn.state === ConnectionState.REMOTE_CLOSING) {
+      this.writer.write(this.conn.send(owed.response()));
+    }
+    if (this.state === SocketState.OPEN) this.setState(SocketState.CLOSING);
+    // End our side, and destroy the socket if the peer does not close its side in time.
     this.endSocket();
   }
 
   private startClose(code: number, reason: string): Promise<void> {
     if (tracing) this.traceStep('Base.startClose', `${code} ${JSON.stringify(reason)}`);
-    if (this.state === SocketState.OPEN && this.conn.state === ConnectionState.OPEN) {
+    if (this.closeOwed !== null) {
+      // The peer closed first: answering it is our close.
+      this.answerOwedClose();
+    } else if (this.state === SocketState.OPEN && this.conn.state === ConnectionState.OPEN) {
+      // The bytes first: if anything threw, nothing would have changed.
+      const bytes = this.conn.send(new CloseConnection({ code, reason }));
       this.closeInitiated = true;
       this.setState(SocketState.CLOSING);
       this.stopPing();
-      this.writer.write(this.conn.send(new CloseConnection({ code, reason })));
+      this.writer.write(bytes);
       this.armCloseTimer();
       // The peer's close may sit behind messages we stopped reading: read on.
-      this.onQueueLow();
+      this.resumeReading();
     }
     return this.whenClosed();
   }

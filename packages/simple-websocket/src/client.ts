@@ -4,25 +4,19 @@
  *
  * @module
  */
+import { Buffer } from 'node:buffer';
 import type { ClientHttp2Stream, IncomingHttpHeaders, IncomingHttpStatusHeader } from 'node:http2';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import {
-  ConnectionType,
-  ExtendedConnect,
-  PerMessageDeflate,
-  Request,
-  WSConnection,
-  type Event,
-  type Headers,
-} from '@wsstack/wsproto';
+import type { Event, ExtendedConnect, Headers, WSConnection } from '@wsstack/wsproto';
 import { traceEvent, tracing } from '@wsstack/wsproto/internal';
 import { Base } from './base';
+import { planConnection, type ClientPlan } from './client-request';
 import { ConnectionError } from './errors';
 import { acquireSessionWithin, release, track } from './http2-sessions';
 import { abortTransport, endsStream, fieldsOf, toHttp2Headers } from './http2-stream';
-import { headerList, resolveOptions, type ClientOptions, type ResolvedOptions } from './options';
+import type { ClientOptions, ResolvedOptions } from './options';
 
 /** How much of a refusal's body goes into the error message. */
 const MAX_REJECT_BODY = 1024;
@@ -45,58 +39,43 @@ const HANDSHAKE_OUTCOME: Record<string, string> = {
  * ```
  */
 export class Client extends Base {
-  /** A refusal in progress: its status and the start of its body. */
-  private rejection: { statusCode: number; body: Uint8Array[]; bytes: number } | null = null;
+  /** A refusal in progress: its status, headers and the start of its body. */
+  private rejection: { statusCode: number; headers: Headers; body: Uint8Array[]; bytes: number } | null = null;
 
-  private constructor(socket: Duplex, resolved: ResolvedOptions, conn?: ExtendedConnect) {
-    super(socket, conn ?? new WSConnection(ConnectionType.CLIENT, { maxMessageSize: resolved.maxMessageSize }), resolved);
+  private constructor(socket: Duplex, conn: WSConnection | ExtendedConnect, resolved: ResolvedOptions) {
+    super(socket, conn, resolved);
   }
 
   /**
    * Opens a WebSocket connection to `url` (`ws://`, `wss://`; `http://` and
    * `https://` are taken as their WebSocket twins) and resolves once the
-   * server accepted. Rejects with {@link ConnectionError}: `statusCode` set
-   * when the server refused with an HTTP status, `code` saying what failed.
+   * server accepted. Every failure is a rejection with
+   * {@link ConnectionError}, never a throw: `code` says what failed,
+   * `statusCode` and `headers` are set when the server refused with an HTTP
+   * status. The URL and every option are checked before any socket is opened
+   * (`WS_INVALID_URL`, `WS_INVALID_OPTIONS`).
    */
   static connect(url: string | URL, options?: ClientOptions): Promise<Client> {
-    let target: URL;
+    let plan: ClientPlan;
     try {
-      target = new URL(url);
+      plan = planConnection(url, options);
     } catch (error) {
-      return Promise.reject(new ConnectionError(`invalid WebSocket URL ${String(url)}`, 'WS_INVALID_URL', { cause: error }));
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    let resolved: ResolvedOptions;
-    try {
-      resolved = resolveOptions(options);
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new TypeError(String(error)));
-    }
-    const secure = target.protocol === 'wss:' || target.protocol === 'https:';
-    if (!secure && target.protocol !== 'ws:' && target.protocol !== 'http:') {
-      return Promise.reject(
-        new ConnectionError(`unsupported URL scheme ${target.protocol} (use ws: or wss:)`, 'WS_INVALID_URL'),
-      );
-    }
-    if (target.hash !== '') {
-      return Promise.reject(new ConnectionError('a WebSocket URL has no fragment', 'WS_INVALID_URL'));
-    }
-    if (options?.http2 === true) return Client.connectHttp2(target, secure, resolved, options);
-    // URL keeps IPv6 literals bracketed; sockets want them bare.
-    const host = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
-    const port = target.port === '' ? (secure ? 443 : 80) : Number(target.port);
+    if (plan.http2) return Client.connectHttp2(plan, options?.tls);
     let socket: Duplex;
-    if (secure) {
-      const tlsOptions: tls.ConnectionOptions = { ...options?.tls, host, port };
-      // SNI takes a host name, never an IP address.
-      if (tlsOptions.servername === undefined && net.isIP(host) === 0) tlsOptions.servername = host;
-      socket = tls.connect(tlsOptions);
-    } else {
-      socket = net.connect({ host, port });
+    try {
+      socket = plan.tls !== null ? tls.connect(plan.tls) : net.connect({ host: plan.host, port: plan.port });
+    } catch (error) {
+      // node:net and node:tls throw only on arguments they refuse (a bad certificate, ...); nothing was opened.
+      const message = error instanceof Error ? error.message : String(error);
+      return Promise.reject(new ConnectionError(`invalid Client.connect options: ${message}`, 'WS_INVALID_OPTIONS', { cause: error }));
     }
-    const ws = new Client(socket, resolved);
-    if (tracing) ws.traceStep('Client.connect', `${secure ? 'tls' : 'net'}.connect ${host}:${port} for ${String(url)}`);
-    const opened = ws.whenOpen(resolved.handshakeTimeout);
-    ws.sendRequest(target, options);
+    const ws = new Client(socket, plan.conn, plan.resolved);
+    if (tracing) ws.traceStep('Client.connect', `${plan.secure ? 'tls' : 'net'}.connect ${plan.host}:${plan.port} for ${String(url)}`);
+    const opened = ws.whenOpen(plan.resolved.handshakeTimeout);
+    // Written before the socket connects: Node queues it until then.
+    ws.writer.writeNow(plan.request);
     return opened;
   }
 
@@ -105,13 +84,11 @@ export class Client extends Base {
    * opened once the server's SETTINGS allow extended CONNECT. The deadline
    * covers the session, its SETTINGS and the response.
    */
-  private static async connectHttp2(target: URL, secure: boolean, resolved: ResolvedOptions, options: ClientOptions): Promise<Client> {
+  private static async connectHttp2(plan: ClientPlan & { http2: true }, tlsOptions: ClientOptions['tls']): Promise<Client> {
     const started = Date.now();
-    const conn = new ExtendedConnect(ConnectionType.CLIENT, { maxMessageSize: resolved.maxMessageSize, scheme: secure ? 'https' : 'http' });
-    // The request's fields first: a bad option fails before any connection is made.
-    const fields = conn.sendHeaders(buildRequest(target, resolved, options));
+    const { target, secure, resolved, conn, fields } = plan;
     const origin = new URL(`${secure ? 'https' : 'http'}://${target.host}`);
-    const session = await acquireSessionWithin(origin, options.tls, resolved.handshakeTimeout);
+    const session = await acquireSessionWithin(origin, tlsOptions, resolved.handshakeTimeout);
     let stream: ClientHttp2Stream;
     try {
       stream = session.request(toHttp2Headers(fields), { endStream: false });
@@ -120,16 +97,11 @@ export class Client extends Base {
       throw new ConnectionError(`the HTTP/2 session could not open a stream: ${(error as Error).message}`, 'WS_CONNECT_FAILED', { cause: error });
     }
     track(stream, session);
-    const ws = new Client(stream, resolved, conn);
+    const ws = new Client(stream, conn, resolved);
     if (tracing) ws.traceStep('Client.connectHttp2', `CONNECT ${target.pathname} as a stream of the session`);
     (stream as ResponseStream)[kClient] = ws;
     stream.once('response', onResponse);
     return ws.whenOpen(Math.max(1, resolved.handshakeTimeout - (Date.now() - started)));
-  }
-
-  private sendRequest(target: URL, options: ClientOptions | undefined): void {
-    // Written before the socket connects: Node queues it until then.
-    this.writer.writeNow(this.conn.send(buildRequest(target, this.options, options)));
   }
 
   /** @internal HTTP/2: the response's fields arrived on the stream. */
@@ -142,6 +114,16 @@ export class Client extends Base {
     }
   }
 
+  /**
+   * Runs the core's events; a refusal whose body is still arriving is
+   * settled once the read that brought its head is handled: the status and
+   * headers do not wait for a body that may never end.
+   */
+  protected override handleEvents(): void {
+    super.handleEvents();
+    if (this.rejection !== null) this.refused();
+  }
+
   protected override handleHandshakeEvent(event: Event): void {
     if (tracing) this.traceStep('Client.handleHandshakeEvent', `${traceEvent(event)}${HANDSHAKE_OUTCOME[event.type] ?? ''}`);
     switch (event.type) {
@@ -149,7 +131,7 @@ export class Client extends Base {
         this.opened(event.subprotocol);
         break;
       case 'RejectConnection':
-        this.rejection = { statusCode: event.statusCode, body: [], bytes: 0 };
+        this.rejection = { statusCode: event.statusCode, headers: event.headers, body: [], bytes: 0 };
         if (!event.hasBody) this.refused();
         break;
       case 'RejectData': {
@@ -183,25 +165,11 @@ export class Client extends Base {
       new ConnectionError(
         `the server refused the WebSocket handshake with HTTP ${rejection.statusCode}${body === '' ? '' : `: ${body}`}`,
         'WS_HANDSHAKE_REJECTED',
-        { statusCode: rejection.statusCode },
+        { statusCode: rejection.statusCode, headers: rejection.headers },
       ),
     );
     abortTransport(this.socket);
   }
-}
-
-/** The handshake request for `target`: the same event over HTTP/1.1 and HTTP/2. */
-function buildRequest(target: URL, resolved: ResolvedOptions, options: ClientOptions | undefined): Request {
-  const extraHeaders: Headers = [...headerList(options?.headers)];
-  if (options?.origin !== undefined) extraHeaders.push(['Origin', options.origin]);
-  const pmd = resolved.perMessageDeflate;
-  return new Request({
-    host: target.host,
-    target: (target.pathname === '' ? '/' : target.pathname) + target.search,
-    subprotocols: [...resolved.subprotocols],
-    extensions: pmd === false ? [] : [new PerMessageDeflate(pmd)],
-    extraHeaders,
-  });
 }
 
 /** The client a stream's response goes to, so the shared listener needs no closure. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Headers } from '@wsstack/wsproto';
 
 /**
  * The connection is closed: thrown by `receive()` once every message that
@@ -32,12 +33,14 @@ export type ConnectionErrorCode =
   | 'WS_HANDSHAKE_TIMEOUT' // the handshake did not finish within handshakeTimeout
   | 'WS_CONNECT_FAILED' // the TCP/TLS connection could not be made or was lost during the handshake
   | 'WS_HTTP2_UNSUPPORTED' // http2: the server does not speak HTTP/2 or does not enable extended CONNECT (RFC 8441): connect without http2
-  | 'WS_INVALID_URL'; // the URL is not ws://, wss://, http:// or https://
+  | 'WS_INVALID_URL' // the URL is not ws://, wss://, http:// or https://, or has no host or a fragment
+  | 'WS_INVALID_OPTIONS'; // an option is not valid (the cause says which); nothing was opened
 
 /**
- * The opening handshake failed or was refused; the socket is already closed.
- * `statusCode` is the HTTP status involved: on a client, the status the
- * server refused with; on a server, the status we answered a bad request with.
+ * The opening handshake failed or was refused, or could not start; the
+ * socket is already closed (or was never opened). `statusCode` is the HTTP
+ * status involved: on a client, the status the server refused with; on a
+ * server, the status we answered a bad request with.
  */
 export class ConnectionError extends Error {
   override readonly name = 'ConnectionError';
@@ -45,10 +48,13 @@ export class ConnectionError extends Error {
   readonly code: ConnectionErrorCode;
   /** The HTTP status of the refusal, when there was one. */
   readonly statusCode?: number;
-  constructor(message: string, code: ConnectionErrorCode, options: { statusCode?: number; cause?: unknown } = {}) {
+  /** Client: the refusal's response headers (names lower-case), e.g. `retry-after`, `www-authenticate`, `location`. */
+  readonly headers?: Headers;
+  constructor(message: string, code: ConnectionErrorCode, options: { statusCode?: number; headers?: Headers; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     if (options.statusCode !== undefined) this.statusCode = options.statusCode;
+    if (options.headers !== undefined) this.headers = options.headers;
   }
 }
 
@@ -68,5 +74,26 @@ export class InvalidCloseError extends RangeError {
   constructor(message: string, code: InvalidCloseErrorCode) {
     super(message);
     this.code = code;
+  }
+}
+
+/** A bad argument named for an error message, without dumping it. */
+export function describeValue(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return `${typeof value} ${String(value)}`;
+    case 'symbol':
+      return value.toString();
+    case 'function':
+      return 'a function';
+    case 'undefined':
+      return 'undefined';
+    default:
+      if (value === null) return 'null';
+      return Array.isArray(value) ? 'an array' : `an object (${(value as object).constructor?.name ?? 'no prototype'})`;
   }
 }

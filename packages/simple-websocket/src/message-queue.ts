@@ -14,6 +14,8 @@ export type Message = string | Uint8Array;
 export interface QueueOwner {
   /** The queue drained to its low-water mark: reading may resume. */
   onQueueLow(): void;
+  /** A receiver found the queue closed and empty: the application has taken every message. */
+  onQueueDrained(): void;
   /** Whether iteration should end quietly, not throw, when the queue closed with `error`. */
   endsQuietly(error: Error): boolean;
   /** A `for await` loop over the queue was left early (`break`, `return`, a throw). */
@@ -106,7 +108,10 @@ export class MessageQueue implements AsyncIterableIterator<Message> {
    */
   shift(timeout?: number): Promise<Message | undefined> {
     if (this.head < this.items.length) return Promise.resolve(this.take());
-    if (this.error !== null) return Promise.reject(this.error);
+    if (this.error !== null) {
+      this.owner.onQueueDrained();
+      return Promise.reject(this.error);
+    }
     if (timeout !== undefined && timeout <= 0) return Promise.resolve(undefined);
     return new Promise<Message | undefined>((resolve, reject) => {
       const waiter: Waiter = { resolve: resolve as Waiter['resolve'], reject, timer: undefined, iterating: false };
@@ -126,7 +131,10 @@ export class MessageQueue implements AsyncIterableIterator<Message> {
    */
   next(): Promise<IteratorResult<Message, undefined>> {
     if (this.head < this.items.length) return Promise.resolve({ value: this.take(), done: false });
-    if (this.error !== null) return this.owner.endsQuietly(this.error) ? Promise.resolve(DONE) : Promise.reject(this.error);
+    if (this.error !== null) {
+      this.owner.onQueueDrained();
+      return this.owner.endsQuietly(this.error) ? Promise.resolve(DONE) : Promise.reject(this.error);
+    }
     return new Promise<IteratorResult<Message, undefined>>((resolve, reject) => {
       this.addWaiter({ resolve: resolve as Waiter['resolve'], reject, timer: undefined, iterating: true });
     });

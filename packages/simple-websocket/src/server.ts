@@ -196,23 +196,24 @@ export class Server extends Base {
     head?: Buffer | Uint8Array | ServerOptions,
     options?: ServerOptions,
   ): Promise<Server> {
-    if (tracing) {
-      const socket = isIncomingMessage(first) ? (second as Duplex) : (first as Duplex);
-      traceFor(socket, 'server', 'simple-websocket', 'Server.accept', acceptForm(first));
+    const stream = isServerHttp2Stream(first) ? first : undefined;
+    const upgrade = stream === undefined && isIncomingMessage(first);
+    const socket: Duplex = stream ?? (upgrade ? (second as Duplex) : (first as Duplex));
+    if (tracing) traceFor(socket, 'server', 'simple-websocket', 'Server.accept', acceptForm(first));
+    const opts = (stream ? head : upgrade ? options : second) as ServerOptions | undefined;
+    let resolved: ResolvedOptions;
+    try {
+      resolved = resolveOptions(opts);
+    } catch (error) {
+      // Checked before anything is read or written; the socket was handed to us, so it is closed.
+      socket.destroy();
+      const message = error instanceof Error ? error.message : String(error);
+      return Promise.reject(new ConnectionError(`invalid Server.accept options: ${message}`, 'WS_INVALID_OPTIONS', { cause: error }));
     }
     try {
-      if (isServerHttp2Stream(first)) {
-        const opts = head as ServerOptions | undefined;
-        const resolved = resolveOptions(opts);
-        return new Server(first, opts, resolved, true).acceptStream(second as IncomingHttpHeaders | readonly string[]);
-      }
-      if (isIncomingMessage(first)) {
-        const resolved = resolveOptions(options);
-        return new Server(second as Duplex, options, resolved).upgrade(first, head as Buffer | Uint8Array | undefined);
-      }
-      const opts = second as ServerOptions | undefined;
-      const resolved = resolveOptions(opts);
-      return new Server(first, opts, resolved).handshake();
+      if (stream) return new Server(stream, opts, resolved, true).acceptStream(second as IncomingHttpHeaders | readonly string[]);
+      if (upgrade) return new Server(socket, opts, resolved).upgrade(first, head as Buffer | Uint8Array | undefined);
+      return new Server(socket, opts, resolved).handshake();
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }

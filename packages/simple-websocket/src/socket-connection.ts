@@ -103,6 +103,8 @@ export abstract class SocketConnection implements QueueOwner, TimerOwner, Socket
 
   /** @internal A `for await` loop over the messages was left early. */
   abstract onIterationLeft(): void;
+  /** @internal A receiver found the queue closed and empty. */
+  abstract onQueueDrained(): void;
 
   /** @internal A ping interval passed. */
   abstract onPingDue(silent: boolean): void;
@@ -203,6 +205,10 @@ export abstract class SocketConnection implements QueueOwner, TimerOwner, Socket
   protected armCloseTimer(): void {
     if (this.socket.destroyed) return;
     this.clock().armClose(this.options.closeTimeout);
+  }
+
+  protected disarmCloseTimer(): void {
+    this.timers?.clearClose();
   }
 
   /** Drops the socket: no closing handshake, the peer sees a reset (RST_STREAM on HTTP/2). */

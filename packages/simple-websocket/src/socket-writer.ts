@@ -134,6 +134,14 @@ export class SocketWriter {
     return flushed.promise;
   }
 
+  /**
+   * Resolves once the socket's buffer is under its high-water mark: now if it
+   * is, else on `'drain'`; rejects if the socket closes first.
+   */
+  whenDrained(): Promise<void> {
+    return this.settle(!this.socket.writableNeedDrain);
+  }
+
   /** The socket closed: a send waiting for `'drain'` rejects with `error`. */
   fail(error: Error): void {
     const drain = this.drainWaiter;

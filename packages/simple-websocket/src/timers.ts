@@ -63,14 +63,17 @@ export class ConnectionTimers {
     this.close ??= setTimeout(onCloseTimer, ms, this);
   }
 
+  clearClose(): void {
+    if (this.close === null) return;
+    clearTimeout(this.close);
+    this.close = null;
+  }
+
   /** Clears every timer: the socket closed. */
   clearAll(): void {
     this.clearHandshake();
     this.stopPing();
-    if (this.close !== null) {
-      clearTimeout(this.close);
-      this.close = null;
-    }
+    this.clearClose();
   }
 
   /** @internal */

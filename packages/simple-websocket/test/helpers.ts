@@ -3,7 +3,7 @@
  * forms), `ws` peers, raw sockets, and a self-signed certificate.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -273,4 +273,95 @@ export function closeCodeOf(frames: WireFrame[]): number | undefined {
 /** The frames a server sent after its handshake response in `bytes`. */
 export function framesAfterHead(bytes: Buffer): WireFrame[] {
   return serverFrames(bytes.subarray(bytes.indexOf('\r\n\r\n') + 4));
+}
+
+/** The Sec-WebSocket-Accept answer to `key` (RFC 6455 4.2.2), for servers written by hand. */
+export function acceptToken(key: string): string {
+  return createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+}
+
+/** A server a test writes by hand: it reads the request head itself and answers as `onRequest` says. */
+export interface HandServer extends Closable {
+  port: number;
+  url: string;
+  /** Request heads received, in order. */
+  requests: string[];
+}
+
+/**
+ * A TCP server that reads one request head per connection and hands it, the
+ * socket and any bytes after the head to `onRequest` (which may answer with
+ * {@link response101}, or anything else).
+ */
+export async function startHandServer(
+  onRequest: (socket: net.Socket, request: string, rest: Buffer) => void,
+): Promise<HandServer> {
+  const requests: string[] = [];
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    let buffered = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const end = buffered.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      socket.off('data', onData);
+      const request = buffered.subarray(0, end + 4).toString('latin1');
+      requests.push(request);
+      onRequest(socket, request, buffered.subarray(end + 4));
+    };
+    socket.on('data', onData);
+  });
+  const sockets = trackSockets(server);
+  const port = await listen(server);
+  return { port, url: `ws://127.0.0.1:${port}`, requests, close: () => shut(server, sockets) };
+}
+
+/** The 101 a hand-written server answers `request` with, plus `extraHeaders` (`Name: value` lines). */
+export function response101(request: string, ...extraHeaders: string[]): string {
+  const key = /^sec-websocket-key:\s*(\S+)/im.exec(request)?.[1] ?? '';
+  return (
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    `Sec-WebSocket-Accept: ${acceptToken(key)}\r\n${extraHeaders.map((h) => `${h}\r\n`).join('')}\r\n`
+  );
+}
+
+/** An unmasked server frame (RFC 6455 5.2). */
+export function serverFrame(opcode: number, payload: Uint8Array, fin = true): Buffer {
+  const length = payload.byteLength;
+  let header: Buffer;
+  if (length < 126) header = Buffer.from([(fin ? 0x80 : 0) | opcode, length]);
+  else if (length < 65536) header = Buffer.from([(fin ? 0x80 : 0) | opcode, 126, length >> 8, length & 0xff]);
+  else {
+    header = Buffer.alloc(10);
+    header[0] = (fin ? 0x80 : 0) | opcode;
+    header[1] = 127;
+    header.writeBigUInt64BE(BigInt(length), 2);
+  }
+  return Buffer.concat([header, payload]);
+}
+
+/** Parses masked (client) frames in `bytes`, unmasking them; an incomplete tail is left out. */
+export function clientFrames(bytes: Buffer): WireFrame[] {
+  const out: WireFrame[] = [];
+  let i = 0;
+  while (bytes.length - i >= 2) {
+    let len = bytes[i + 1] & 0x7f;
+    let off = i + 2;
+    if (len === 126) {
+      if (bytes.length - i < 4) break;
+      len = bytes.readUInt16BE(i + 2);
+      off = i + 4;
+    } else if (len === 127) {
+      if (bytes.length - i < 10) break;
+      len = Number(bytes.readBigUInt64BE(i + 2));
+      off = i + 10;
+    }
+    if (bytes.length < off + 4 + len) break;
+    const mask = bytes.subarray(off, off + 4);
+    const payload = Buffer.from(bytes.subarray(off + 4, off + 4 + len));
+    for (let j = 0; j < len; j++) payload[j] ^= mask[j & 3];
+    out.push({ fin: (bytes[i] & 0x80) !== 0, opcode: bytes[i] & 0x0f, payload });
+    i = off + 4 + len;
+  }
+  return out;
 }

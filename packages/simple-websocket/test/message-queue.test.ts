@@ -12,7 +12,7 @@ function queue(
 ): { q: MessageQueue; lows: () => number; left: () => number } {
   let lows = 0;
   let left = 0;
-  const q = new MessageQueue({ onQueueLow: () => lows++, endsQuietly: quiet, onIterationLeft: () => left++, socket: {} }, maxMessages, maxBytes);
+  const q = new MessageQueue({ onQueueLow: () => lows++, onQueueDrained: () => {}, endsQuietly: quiet, onIterationLeft: () => left++, socket: {} }, maxMessages, maxBytes);
   return { q, lows: () => lows, left: () => left };
 }
 
@@ -113,4 +113,19 @@ test('leaving a for await loop early tells the owner; a loop that runs to the en
   for await (const message of whole.q) seen.push(message);
   expect(seen).toEqual(['a']);
   expect(whole.left()).toBe(0);
+});
+
+test('a receiver that finds the queue closed and empty tells the owner (the application took every message); taking the last one does not', async () => {
+  let drained = 0;
+  const q = new MessageQueue({ onQueueLow: () => {}, onQueueDrained: () => drained++, endsQuietly: () => true, onIterationLeft: () => {}, socket: {} }, 4, 1024);
+  q.push('a');
+  q.push('b');
+  q.close(new ConnectionClosed(1000, ''));
+  expect(await q.shift()).toBe('a');
+  expect(await q.next()).toEqual({ value: 'b', done: false });
+  expect(drained).toBe(0);
+  expect(await q.next()).toEqual({ value: undefined, done: true });
+  expect(drained).toBe(1);
+  await expect(q.shift(0)).rejects.toMatchObject({ code: 1000 });
+  expect(drained).toBe(2);
 });

@@ -116,7 +116,7 @@ describe('security', () => {
     const peer = await rawConnect(server.port);
     peer.socket.write(handshakeRequest());
     await until(() => peer.received().includes('\r\n\r\n'), 5000, '101');
-    const n = 8000; // just under the 8,192-fragment limit
+    const n = 8000; // charged 8,000 × 128 B: well within the default budget
     const frames = [clientFrame(0x1, Buffer.from('a'), false)];
     for (let i = 1; i < n; i++) frames.push(clientFrame(0x0, Buffer.from('a'), i === n - 1));
     const started = Date.now();

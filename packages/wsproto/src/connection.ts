@@ -187,10 +187,12 @@ export class Connection {
   }
 
   /**
-   * The bytes that send `event`. Data messages only in OPEN; Ping/Pong in OPEN
-   * or REMOTE_CLOSING; CloseConnection in OPEN (→ LOCAL_CLOSING) or
-   * REMOTE_CLOSING (→ CLOSED). A message with `messageFinished` false is
-   * continued by the next message sent.
+   * The bytes that send `event`. Data messages, Ping and Pong in OPEN or
+   * REMOTE_CLOSING (RFC 6455 5.5.1 forbids data only after our own close, so
+   * an application may finish answering what arrived before the peer's
+   * close); CloseConnection in OPEN (→ LOCAL_CLOSING) or REMOTE_CLOSING
+   * (→ CLOSED). A message with `messageFinished` false is continued by the
+   * next message sent.
    *
    * @throws LocalProtocolError WS_BAD_STATE when the state forbids the event,
    *   WS_BAD_EVENT when its fields are invalid (the state is then unchanged)
@@ -212,7 +214,7 @@ export class Connection {
     switch (event.type) {
       case 'TextMessage':
       case 'BytesMessage':
-        if (state !== ConnectionState.OPEN) throw badState(event.type, state);
+        if (state !== ConnectionState.OPEN && state !== ConnectionState.REMOTE_CLOSING) throw badState(event.type, state);
         return this.proto.sendDataParts(event.data, event.messageFinished);
       case 'Ping':
       case 'Pong':

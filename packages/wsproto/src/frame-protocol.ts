@@ -15,7 +15,7 @@ import type { Extension } from './extensions';
 import { FrameDecoder } from './frame-decoder';
 import { frameEncoder, type FrameEncoder } from './frame-encoder';
 import { isControl, MAX_CONTROL_PAYLOAD, Opcode } from './opcode';
-import { DEFAULT_OPTIONS } from './options';
+import { DEFAULT_OPTIONS, FRAGMENT_ALLOWANCE, MIN_FRAGMENT_BYTES } from './options';
 import { trace, traceBytes, traceParts, tracing } from './trace';
 import { Utf8Decoder } from './utf8';
 import type { RandomSource } from './utilities';
@@ -43,9 +43,12 @@ export interface FrameProtocolInit {
   client: boolean;
   /** Negotiated extensions; only the enabled ones take part. */
   extensions?: readonly Extension[];
-  /** Largest message in bytes (after extensions). Default {@link DEFAULT_OPTIONS}. */
+  /**
+   * Largest message in bytes (after extensions); fragments are also charged
+   * (see {@link MIN_FRAGMENT_BYTES}). Default {@link DEFAULT_OPTIONS}.
+   */
   maxMessageSize?: number;
-  /** Most frames per message. Default {@link DEFAULT_OPTIONS}. */
+  /** Most frames per message (deprecated: see `ConnectionOptions.maxFragments`). Default: no limit. */
   maxFragments?: number;
   /** Source of mask keys. Default `crypto.getRandomValues`. */
   random?: RandomSource;
@@ -72,6 +75,8 @@ export class FrameProtocol {
   // Inbound message in progress: its opcode (TEXT/BINARY), or CONTINUATION when none.
   private messageOpcode: Opcode = Opcode.CONTINUATION;
   private messageWireBytes = 0;
+  /** The message's fragments, each charged at least MIN_FRAGMENT_BYTES. */
+  private messageCharge = 0;
   private messageBytes = 0;
   private messageFrames = 0;
 
@@ -168,6 +173,7 @@ export class FrameProtocol {
       if (this.messageOpcode !== Opcode.CONTINUATION) throw new ParseFailed('new message before the last one finished', 1002);
       this.messageOpcode = opcode;
       this.messageWireBytes = 0;
+      this.messageCharge = 0;
       this.messageBytes = 0;
       this.messageFrames = 0;
     }
@@ -178,8 +184,14 @@ export class FrameProtocol {
     if (isControl(opcode)) return;
     // Limits, decided from the header before any payload is buffered.
     if (++this.messageFrames > this.maxFragments) throw new ParseFailed('too many fragments in one message', 1009);
-    this.messageWireBytes += d.payloadLength;
+    const length = d.payloadLength;
+    this.messageWireBytes += length;
     if (this.messageWireBytes > this.maxMessageSize) throw new ParseFailed('message too big', 1009);
+    if (!d.fin || opcode === Opcode.CONTINUATION) {
+      // A fragment costs at least MIN_FRAGMENT_BYTES, so a flood of tiny or empty ones ends too.
+      this.messageCharge += length < MIN_FRAGMENT_BYTES ? MIN_FRAGMENT_BYTES : length;
+      if (this.messageCharge > this.maxMessageSize + FRAGMENT_ALLOWANCE) throw new ParseFailed('too many small fragments in one message', 1009);
+    }
   }
 
   /** Runs a data piece through the extensions and UTF-8; null when there is nothing to yield yet. */

@@ -16,7 +16,7 @@ export { FrameProtocol, type Frame, type FrameProtocolInit } from './frame-proto
 export { ConnectionType, ConnectionState, Connection, type ConnectionInit } from './connection';
 export { type Extension } from './extensions';
 export { PerMessageDeflate, type PerMessageDeflateInit } from './permessage-deflate';
-export { type ConnectionOptions, DEFAULT_OPTIONS } from './options';
+export { type ConnectionOptions, DEFAULT_OPTIONS, MIN_FRAGMENT_BYTES, FRAGMENT_ALLOWANCE } from './options';
 export { Handshake } from './handshake';
 export { pairHeaders } from './headers';
 export { WSConnection } from './ws-connection';

@@ -1,7 +1,7 @@
 /**
  * `@wsstack/wsproto/internal`: the core's parts that the layers above it and
  * the tests reach for, and applications do not: the frame decoder and
- * encoder, the close-payload rules, and the trace hooks. No stability
+ * encoder, the close-payload and header rules, and the trace hooks. No stability
  * promise beyond this repository's own packages.
  *
  * @packageDocumentation
@@ -9,5 +9,6 @@
 export { FrameDecoder } from './frame-decoder';
 export { FrameEncoder, frameEncoder } from './frame-encoder';
 export { closeProblem, encodeClosePayload, truncateReason } from './close-reason';
+export { checkHeaders } from './http-head';
 export { utf8ByteLength } from './utf8';
 export { trace, traceBytes, traceEvent, traceFor, traceLink, tracing, TRACE_BYTES_MAX, type TraceExtra } from './trace';

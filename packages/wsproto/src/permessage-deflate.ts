@@ -6,7 +6,7 @@
  * @module
  */
 import { Compressor, Decompressor, InflateLimitExceeded, SYNC_TAIL } from './compressor';
-import { concatBytes, EMPTY_BYTES } from './bytes';
+import { EMPTY_BYTES } from './bytes';
 import { LocalProtocolError, ParseFailed } from './errors';
 import type { Extension } from './extensions';
 import { Opcode, RSV1 } from './opcode';
@@ -18,7 +18,8 @@ export interface PerMessageDeflateInit {
   /**
    * The client's compression window, 9–15. Server: the most it lets the
    * client use (answered only when the client offered the parameter). Client:
-   * offered as the window it will use.
+   * offered as the window it will use; unset, the client offers the
+   * parameter without a value (as browsers do), so a server may choose.
    */
   clientMaxWindowBits?: number;
   /** Ask (client) or promise (server) that the server resets its window per message. Default false. */
@@ -105,8 +106,13 @@ export class PerMessageDeflate implements Extension {
   private decompressor: Decompressor | null = null;
   /** The message being received is compressed (RSV1 on its first frame). */
   private inboundCompressed = false;
-  /** Compressed bytes of the message being received; inflated at its end. */
-  private inbound: Uint8Array[] = [];
+  /**
+   * Compressed bytes of the message being received, gathered into one
+   * buffer (a fragment costs its bytes, not an entry of its own); inflated
+   * at the message's end, then let go.
+   */
+  private inbound: Uint8Array = EMPTY_BYTES;
+  private inboundLength = 0;
   /** The message being sent is compressed; null between messages. */
   private outboundCompressed: boolean | null = null;
 
@@ -131,8 +137,10 @@ export class PerMessageDeflate implements Extension {
     if (this.init.clientNoContextTakeover) parts.push('client_no_context_takeover');
     if (this.init.serverNoContextTakeover) parts.push('server_no_context_takeover');
     if (this.init.serverMaxWindowBits !== undefined) parts.push(`server_max_window_bits=${this.init.serverMaxWindowBits}`);
-    if (this.init.clientMaxWindowBits !== undefined) parts.push(`client_max_window_bits=${this.init.clientMaxWindowBits}`);
-    return parts.length > 0 ? parts.join('; ') : true;
+    // RFC 7692 7.1.2.2: offered bare, the server may pick our window; with a value, it may only lower it.
+    const clientBits = this.init.clientMaxWindowBits;
+    parts.push(clientBits === undefined ? 'client_max_window_bits' : `client_max_window_bits=${clientBits}`);
+    return parts.join('; ');
   }
 
   /** Server: accept one offer's parameters, or decline it with null. */
@@ -171,10 +179,8 @@ export class PerMessageDeflate implements Extension {
     const clientBits = params.get('client_max_window_bits');
     let localBits = this.init.clientMaxWindowBits ?? 15;
     if (clientBits !== undefined) {
-      // RFC 7692 7.1.2.2: only if we offered it, and then with a value.
-      if (this.init.clientMaxWindowBits === undefined || clientBits === true) {
-        throw new LocalProtocolError('server sent client_max_window_bits, which was not offered', 'WS_BAD_OPTION');
-      }
+      // RFC 7692 7.1.2.2: we always offer it; the answer must carry a value.
+      if (clientBits === true) throw new LocalProtocolError('server sent client_max_window_bits without a value', 'WS_BAD_OPTION');
       localBits = Math.min(localBits, Number(clientBits));
       if (localBits < 9) throw new LocalProtocolError('client_max_window_bits=8 cannot be honoured by zlib', 'WS_BAD_OPTION');
     }
@@ -216,19 +222,18 @@ export class PerMessageDeflate implements Extension {
    */
   frameInboundPayloadData(data: Uint8Array, _limit: number): Uint8Array {
     if (!this.inboundCompressed) return data;
-    if (data.length > 0) {
-      // The frame layer may reuse or unmask its buffers in place: keep a copy.
-      this.inbound.push(data.slice());
-    }
+    // A copy: the frame layer may reuse or unmask its buffers in place.
+    if (data.length > 0) this.append(data);
     return EMPTY_BYTES;
   }
 
   /** At the message end, appends the sync tail (RFC 7692 7.2.2) and inflates, bounded by `limit`. */
   frameInboundComplete(fin: boolean, limit: number): Uint8Array | null {
     if (!this.inboundCompressed || !fin) return null;
-    this.inbound.push(SYNC_TAIL);
-    const compressed = concatBytes(this.inbound);
-    this.inbound = [];
+    this.append(SYNC_TAIL);
+    const compressed = this.inbound.subarray(0, this.inboundLength);
+    this.inbound = EMPTY_BYTES;
+    this.inboundLength = 0;
     this.inboundCompressed = false;
     let out: Uint8Array;
     try {
@@ -240,6 +245,22 @@ export class PerMessageDeflate implements Extension {
     }
     if (this.remoteNoContextTakeover) this.decompressor!.reset();
     return out.length > 0 ? out : null;
+  }
+
+  /**
+   * Adds received bytes to {@link inbound}. It grows by doubling, sized from
+   * bytes that arrived (never from a header's announced length), with room
+   * for the sync tail: a message in one piece costs one buffer and one copy.
+   */
+  private append(data: Uint8Array): void {
+    const needed = this.inboundLength + data.length;
+    if (needed > this.inbound.length) {
+      const grown = new Uint8Array(Math.max(needed + SYNC_TAIL.length, this.inbound.length * 2));
+      grown.set(this.inbound.subarray(0, this.inboundLength));
+      this.inbound = grown;
+    }
+    this.inbound.set(data, this.inboundLength);
+    this.inboundLength += data.length;
   }
 
   /** Compresses data frames; the first frame of a compressed message carries RSV1. */

@@ -5,7 +5,8 @@ import {
   Connection,
   ConnectionState,
   ConnectionType,
-  LocalProtocolError,
+  FRAGMENT_ALLOWANCE,
+  MIN_FRAGMENT_BYTES,
   Opcode,
   ParseFailed,
   Ping,
@@ -109,7 +110,41 @@ describe('protocol errors close the connection with the right code', () => {
     expectClose(feed(conn, clientFrame({ opcode: Opcode.BINARY, announcedLength: 2 ** 50, lengthBits: 64 })), 1009);
   });
 
-  test('more fragments than maxFragments closes with 1009', () => {
+  test('fragments are charged in bytes: 4 MiB in 64-byte fragments passes the default limits', () => {
+    const conn = server();
+    const piece = new Uint8Array(64).fill(0x61);
+    const count = (4 * 1024 * 1024) / 64;
+    const frames: Uint8Array[] = [clientFrame({ opcode: Opcode.BINARY, fin: false, payload: piece })];
+    for (let i = 1; i < count; i++) frames.push(clientFrame({ opcode: Opcode.CONTINUATION, fin: i === count - 1, payload: piece }));
+    const events = feed(conn, concat(frames));
+    expect(events.every((e) => e instanceof BytesMessage)).toBe(true);
+    expect(events.reduce((n, e) => n + (e as BytesMessage).data.length, 0)).toBe(4 * 1024 * 1024);
+    expect((events.at(-1) as BytesMessage).messageFinished).toBe(true);
+  });
+
+  test('each fragment is charged at least MIN_FRAGMENT_BYTES, up to maxMessageSize + FRAGMENT_ALLOWANCE: empty ones too', () => {
+    const maxMessageSize = 10 * MIN_FRAGMENT_BYTES;
+    const allowed = (maxMessageSize + FRAGMENT_ALLOWANCE) / MIN_FRAGMENT_BYTES;
+    const empties = (n: number, last: boolean): Uint8Array => {
+      const frames = [clientFrame({ opcode: Opcode.TEXT, fin: false })];
+      for (let i = 1; i < n; i++) frames.push(clientFrame({ opcode: Opcode.CONTINUATION, fin: last && i === n - 1 }));
+      return concat(frames);
+    };
+    // Exactly the allowance: the (empty) message is delivered.
+    expect(joinMessages(feed(server({ maxMessageSize }), empties(allowed, true)))).toEqual([{ text: '' }]);
+    // One fragment more: 1009, before its payload is read.
+    const events = feed(server({ maxMessageSize }), empties(allowed + 1, false));
+    expect(expectClose(events, 1009).reason).toMatch(/small fragments/);
+  });
+
+  test('fragments of MIN_FRAGMENT_BYTES or more are measured exactly against maxMessageSize', () => {
+    const maxMessageSize = 4 * MIN_FRAGMENT_BYTES;
+    const piece = new Uint8Array(MIN_FRAGMENT_BYTES);
+    const frames = [0, 1, 2, 3].map((i) => clientFrame({ opcode: i === 0 ? Opcode.BINARY : Opcode.CONTINUATION, fin: i === 3, payload: piece }));
+    expect(joinMessages(feed(server({ maxMessageSize }), concat(frames)))).toHaveLength(1);
+  });
+
+  test('more fragments than maxFragments (deprecated, still enforced when set) closes with 1009', () => {
     const conn = server({ maxFragments: 3 });
     const frames = [
       clientFrame({ opcode: Opcode.TEXT, fin: false, payload: 'a' }),
@@ -352,14 +387,17 @@ describe('sending and the state', () => {
     expect(toHex(client().send(new TextMessage({ data: 'Hello' })))).toBe('818537fa213d7f9f4d5158');
   });
 
-  test('data only in OPEN', () => {
+  test('data until our own close: after the peer’s close we may still finish answering (RFC 6455 5.5.1)', () => {
     const conn = server();
     feed(conn, clientFrame({ opcode: Opcode.CLOSE }));
-    expectLocalError(() => conn.send(new TextMessage({ data: 'x' })), 'WS_BAD_STATE');
-    expect(() => conn.send(new BytesMessage({ data: hex('00') }))).toThrow(LocalProtocolError);
-    // Control frames are still allowed in REMOTE_CLOSING.
+    expect(conn.state).toBe(ConnectionState.REMOTE_CLOSING);
+    expect(toHex(conn.send(new TextMessage({ data: 'x' })))).toBe('810178');
+    expect(toHex(conn.send(new BytesMessage({ data: hex('00') })))).toBe('820100');
     expect(toHex(conn.send(new Ping()))).toBe('8900');
     expect(toHex(conn.send(new Pong()))).toBe('8a00');
+    expect(toHex(conn.send(new CloseConnection({ code: 1005 }).response()))).toBe('8800');
+    expect(conn.state).toBe(ConnectionState.CLOSED);
+    expectLocalError(() => conn.send(new TextMessage({ data: 'x' })), 'WS_BAD_STATE');
   });
 
   test('nothing but the close in LOCAL_CLOSING and nothing at all in CLOSED', () => {

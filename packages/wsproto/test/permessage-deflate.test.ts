@@ -2,7 +2,7 @@
  * permessage-deflate (RFC 7692): the section 7.2.3 examples byte for byte,
  * negotiation of all four parameters, the limits, and bad input.
  */
-import { deflateRawSync, constants as zc } from 'node:zlib';
+import { deflateRawSync, inflateRawSync, constants as zc } from 'node:zlib';
 import { Connection, ConnectionState, ConnectionType } from '../src/connection';
 import { BytesMessage, CloseConnection, TextMessage, type Event } from '../src/events';
 import { LocalProtocolError } from '../src/errors';
@@ -248,11 +248,34 @@ describe('permessage-deflate negotiation', () => {
     expect(new PerMessageDeflate().accept('server_max_window_bits="15"')).toBe('server_max_window_bits=15');
   });
 
-  it('a client offers what it was configured with', () => {
-    expect(new PerMessageDeflate().offer()).toBe(true);
+  it('a client offers what it was configured with, and client_max_window_bits bare by default', () => {
+    expect(new PerMessageDeflate().offer()).toBe('client_max_window_bits');
+    expect(new PerMessageDeflate({ serverNoContextTakeover: true }).offer()).toBe('server_no_context_takeover; client_max_window_bits');
     expect(
       new PerMessageDeflate({ clientNoContextTakeover: true, serverNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 11 }).offer(),
     ).toBe('client_no_context_takeover; server_no_context_takeover; server_max_window_bits=10; client_max_window_bits=11');
+  });
+
+  it('a client with the default offer compresses within the window the server chooses (RFC 7692 7.1.2.2)', () => {
+    // The same 1,024 bytes twice: with context takeover the second message
+    // can point 1,024 bytes back, out of a 9-bit (512-byte) window.
+    let seed = 1;
+    const message = Uint8Array.from({ length: 1024 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
+    const secondPayload = (response: string): Buffer => {
+      const sender = new Connection({ type: ConnectionType.CLIENT, extensions: [negotiated(ConnectionType.CLIENT, { threshold: 0 }, response)], random: (b) => b.fill(0) });
+      sender.send(new BytesMessage({ data: message }));
+      const frame = Buffer.from(sender.send(new BytesMessage({ data: message })));
+      expect(frame[0]).toBe(0xc2); // FIN, RSV1, binary
+      // 7-bit or 16-bit length, then a zero mask key: the payload is as compressed.
+      const start = (frame[1] & 0x7f) === 126 ? 8 : 6;
+      return Buffer.concat([frame.subarray(start), Buffer.from([0x00, 0x00, 0xff, 0xff])]);
+    };
+    // What a server's 9-bit inflater holds after the first message: its last 512 bytes.
+    const inflate9 = (data: Buffer): Buffer =>
+      inflateRawSync(data, { windowBits: 9, finishFlush: zc.Z_SYNC_FLUSH, dictionary: message.subarray(512) });
+    expect(inflate9(secondPayload('client_max_window_bits=9')).equals(Buffer.from(message))).toBe(true);
+    // With the full window (no client_max_window_bits granted) it does not fit.
+    expect(() => inflate9(secondPayload(''))).toThrow(/too far back/);
   });
 
   it('a client accepts a response that grants its offer', () => {
@@ -262,7 +285,8 @@ describe('permessage-deflate negotiation', () => {
   });
 
   it.each([
-    ['client_max_window_bits it did not offer', {}, 'client_max_window_bits=10'],
+    ['client_max_window_bits without a value', {}, 'client_max_window_bits'],
+    ['client_max_window_bits above what it offered', { clientMaxWindowBits: 10 }, 'client_max_window_bits=8'],
     ['an unknown parameter', {}, 'foo=1'],
     ['no server_no_context_takeover when asked', { serverNoContextTakeover: true }, ''],
     ['a larger server window than asked', { serverMaxWindowBits: 10 }, 'server_max_window_bits=12'],
