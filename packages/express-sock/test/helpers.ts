@@ -1,5 +1,5 @@
 /** Shared pieces of the express-sock tests: servers on port 0 and a ws client. */
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import WebSocket from 'ws';
 
@@ -7,11 +7,23 @@ export function port(server: HttpServer): number {
   return (server.address() as AddressInfo).port;
 }
 
+/** Every socket a test server accepted, upgraded ones included, so `close` can end them. */
+const sockets = new WeakMap<HttpServer, Set<Socket>>();
+
 export function listening(server: HttpServer): Promise<HttpServer> {
+  const open = new Set<Socket>();
+  sockets.set(server, open);
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
   return server.listening ? Promise.resolve(server) : new Promise((resolve) => server.once('listening', () => resolve(server)));
 }
 
 export function close(server: HttpServer): Promise<void> {
+  // Upgraded sockets are no longer the http server's to close; a test that
+  // failed midway may have left one open, and server.close would wait for it.
+  for (const socket of sockets.get(server) ?? []) socket.destroy();
   server.closeAllConnections?.();
   return new Promise((resolve) => server.close(() => resolve()));
 }

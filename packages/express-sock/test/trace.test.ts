@@ -187,9 +187,10 @@ describe('the trace', () => {
     const id = traceId(client);
     const mine = lines.filter((l) => who(l) === `client#${id}`);
     expect(inOrder(steps(mine), [
-      'simple-websocket Client.connect',
+      // The request is planned (and every option checked) before any I/O.
       'wsproto WSConnection.send',
       'wsproto Handshake.sendRequest',
+      'simple-websocket Client.connect',
       'simple-websocket SocketWriter.writeNow',
       'simple-websocket SocketConnection.onData',
       'wsproto WSConnection.receiveData',

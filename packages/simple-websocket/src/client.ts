@@ -108,7 +108,10 @@ export class Client extends Base {
   onResponseFields(headers: IncomingHttpHeaders & IncomingHttpStatusHeader, flags: number): void {
     try {
       (this.conn as ExtendedConnect).receiveHeaders(fieldsOf(headers), endsStream(flags));
-      this.handleEvents();
+      // HTTP/2 hands over the fields before the body's first DATA frame, which
+      // is usually already read: give a refusal one turn for it, no more.
+      super.handleEvents();
+      if (this.rejection !== null) setImmediate(() => this.rejection !== null && this.refused());
     } catch (error) {
       this.handleHandshakeError(error);
     }

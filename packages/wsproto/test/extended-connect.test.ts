@@ -348,7 +348,7 @@ describe('both ends in memory', () => {
     const server = new ExtendedConnect(ConnectionType.SERVER);
     server.receiveHeaders(client.sendHeaders(new Request({ host: '127.0.0.1:8080', target: '/echo', extensions: [new PerMessageDeflate()] })));
     const [request] = drain(server) as [Request];
-    expect(request.extensions).toEqual(['permessage-deflate']);
+    expect(request.extensions).toEqual(['permessage-deflate; client_max_window_bits']);
     client.receiveHeaders(server.sendHeaders(new AcceptConnection({ extensions: [new PerMessageDeflate()] })));
     expect(drain(client).map((e) => e.type)).toEqual(['AcceptConnection']);
 
