@@ -113,9 +113,10 @@ describe('Chromium opens WebSockets over HTTP/2 (RFC 8441)', () => {
     expect(await page.evaluate('roundTrip(window.b, "still open")')).toBe('echo still open');
 
     // The server closes the other: the page sees its code.
-    const seen = page.evaluate('whenClosed(window.b)');
+    // The page listens before the server closes: an evaluate still in flight could miss the event.
+    await page.evaluate('window.bClosed = whenClosed(window.b), 0');
     await accepted[1].close(4001, 'server done');
-    expect(await seen).toEqual([4001, 'server done']);
+    expect(await page.evaluate('window.bClosed')).toEqual([4001, 'server done']);
     await page.close();
   });
 });
