@@ -8,6 +8,15 @@ export { type ReceiveOptions } from './base';
 export { Server, type HandshakeRequest } from './server';
 export { Client } from './client';
 export {
+  Topics,
+  type TopicsOptions,
+  type TopicsStats,
+  type PublishOptions,
+  type SlowConsumerEvent,
+  type SlowConsumerPolicy,
+  type Backplane,
+} from './topics';
+export {
   ConnectionClosed,
   ConnectionError,
   InvalidCloseError,

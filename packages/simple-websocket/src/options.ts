@@ -8,6 +8,7 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { PerMessageDeflate, type Headers, type PerMessageDeflateInit } from '@wsstack/wsproto';
 import { checkHeaders } from '@wsstack/wsproto/internal';
 import { describeValue } from './errors';
+import { Topics } from './topics';
 
 /** permessage-deflate parameters (RFC 7692 section 7.1): the core's `PerMessageDeflateInit`, whose TSDoc says what each does. */
 export type PerMessageDeflateOptions = PerMessageDeflateInit;
@@ -59,6 +60,11 @@ export interface ServerOptions extends BaseOptions {
   selectSubprotocol?: (offered: readonly string[]) => string | null;
   /** Extra headers for the 101 response (e.g. `Set-Cookie`). Default none. */
   headers?: Headers | Record<string, string>;
+  /**
+   * The registry `ws.subscribe(topic)` joins and `ws.publish` sends
+   * through. Default {@link Topics.default}, the process's shared one.
+   */
+  topics?: Topics;
 }
 
 /** Options of {@link Client.connect}. */
@@ -201,6 +207,10 @@ function checkOthers(options: ServerOptions & ClientOptions): void {
   }
   if (options.selectSubprotocol !== undefined && typeof options.selectSubprotocol !== 'function') {
     throw new TypeError(`option selectSubprotocol must be a function, got ${describeValue(options.selectSubprotocol)}`);
+  }
+  const topics = (options as ServerOptions).topics;
+  if (topics !== undefined && !(topics instanceof Topics)) {
+    throw new TypeError(`option topics must be a Topics registry, got ${describeValue(topics)}`);
   }
   if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null)) {
     throw new TypeError(`option tls must be an object of node:tls connect options, got ${describeValue(options.tls)}`);

@@ -20,6 +20,7 @@ import {
   WSConnection,
   type Event,
   type Headers,
+  type PreparedMessage,
   type RejectConnection,
 } from '@wsstack/wsproto';
 import { traceFor, tracing } from '@wsstack/wsproto/internal';
@@ -27,6 +28,8 @@ import { Base } from './base';
 import { ConnectionError } from './errors';
 import { abortTransport, fieldsOf, isServerHttp2Stream, respond } from './http2-stream';
 import { headerList, resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
+import { Subscriptions } from './subscriptions';
+import { checkTopic, Topics, type TopicMember } from './topics';
 
 /** The opening handshake request a {@link Server} accepted. */
 export interface HandshakeRequest {
@@ -44,6 +47,7 @@ export interface HandshakeRequest {
 
 const NONE: readonly string[] = Object.freeze([]);
 const NO_EXTENSIONS: readonly PerMessageDeflate[] = Object.freeze([]);
+const NO_TOPICS: ReadonlySet<string> = new Set();
 
 /**
  * The accepted request, kept small for the connection's whole life: its
@@ -148,8 +152,12 @@ function isIncomingMessage(value: unknown): value is IncomingMessage {
  * });
  * ```
  */
-export class Server extends Base {
+export class Server extends Base implements TopicMember {
   private handshakeRequest: HandshakeRequest | null = null;
+  /** The permessage-deflate extension offered in our answer (enabled only if negotiated), for published frames. */
+  private deflate: PerMessageDeflate | null = null;
+  /** The topics this connection is in; made at the first subscribe. */
+  private subscriptions: Subscriptions | null = null;
   /** The upgrade form's `req.rawHeaders`, kept instead of the core's header pairs. */
   private rawHeaders: readonly string[] | null = null;
   private readonly serverOptions: ServerOptions | undefined;
@@ -164,6 +172,85 @@ export class Server extends Base {
   get request(): HandshakeRequest {
     // Set before accept() resolves, so users never see null.
     return this.handshakeRequest!;
+  }
+
+  // ---------------------------------------------------------------- topics
+
+  /** The registry this connection's topics live in: the `topics` option, else {@link Topics.default}. */
+  get topicRegistry(): Topics {
+    return this.subscriptions?.registry ?? this.serverOptions?.topics ?? Topics.default;
+  }
+
+  /** The topics this connection is subscribed to (a read-only live view); empty once closed. */
+  get topics(): ReadonlySet<string> {
+    return this.subscriptions?.view ?? NO_TOPICS;
+  }
+
+  /**
+   * Joins `topic`: every later publish to it reaches this connection, until
+   * {@link unsubscribe} or the close (membership ends with the connection).
+   * Returns false when already subscribed, or when the connection is not
+   * open (then nothing changes).
+   *
+   * @throws TypeError for a topic that is not a non-empty string
+   */
+  subscribe(topic: string): boolean {
+    if (!this.connected) {
+      checkTopic(topic);
+      return false;
+    }
+    return (this.subscriptions ??= new Subscriptions(this.topicRegistry, this)).subscribe(topic);
+  }
+
+  /**
+   * Leaves `topic`. Returns false when it was not subscribed.
+   *
+   * @throws TypeError for a topic that is not a non-empty string
+   */
+  unsubscribe(topic: string): boolean {
+    if (this.subscriptions === null) {
+      checkTopic(topic);
+      return false;
+    }
+    return this.subscriptions.unsubscribe(topic);
+  }
+
+  /** True while subscribed to `topic`. */
+  isSubscribed(topic: string): boolean {
+    return this.subscriptions?.view.has(topic) ?? false;
+  }
+
+  /**
+   * Publishes `data` to `topic` in this connection's registry, to every
+   * member but this one (as `ws.publish` in uWebSockets and Bun); see
+   * {@link Topics.publish}. Returns at once with the number of local
+   * members it was written to.
+   */
+  publish(topic: string, data: string | Uint8Array): number {
+    return this.topicRegistry.publish(topic, data, { except: this });
+  }
+
+  /** @internal A published message's frame, in this connection's encoding, into the socket. */
+  writePrepared(message: PreparedMessage): void {
+    const frame = message.frameFor(this.deflate);
+    if (tracing) this.traceStep('Server.writePrepared', `published frame ${frame.length} B, shared`, { bytes: frame });
+    this.writer.write(frame);
+  }
+
+  /** @internal Too slow for its topics: 1013 Try Again Later, behind what it has not read yet. */
+  closeSlow(): void {
+    void this.closeWithStatus(1013, 'slow consumer');
+  }
+
+  /** @internal Out of every topic (the registry dropped it, or it closed). */
+  topicsCleared(): void {
+    this.subscriptions?.clear();
+  }
+
+  /** @internal The socket closed: membership ends with the connection. */
+  override onClose(): void {
+    super.onClose();
+    this.subscriptions?.clear();
   }
 
   /**
@@ -280,9 +367,10 @@ export class Server extends Base {
     );
     this.rawHeaders = null;
     const pmd = this.options.perMessageDeflate;
+    if (pmd !== false) this.deflate = new PerMessageDeflate(pmd);
     const accept = new AcceptConnection({
       subprotocol: this.chooseSubprotocol(event.subprotocols),
-      extensions: pmd === false ? NO_EXTENSIONS : [new PerMessageDeflate(pmd)],
+      extensions: this.deflate === null ? NO_EXTENSIONS : [this.deflate],
       extraHeaders: headerList(this.serverOptions?.headers),
     });
     this.answer(accept);

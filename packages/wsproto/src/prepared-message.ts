@@ -63,7 +63,7 @@ export class PreparedMessage {
     const encoding = deflate === null ? null : deflate.outboundEncoding();
     if (encoding === null || this.payload.length < encoding.threshold) return this.plain();
     const key = encoding.windowBits * 16 + encoding.level;
-    const frames = (this.deflated ??= new Map());
+    const frames = (this.deflated ??= new Map<number, Uint8Array>());
     let frame = frames.get(key);
     if (frame === undefined) {
       const compressed = compressAlone(this.payload, encoding.windowBits, encoding.level);
