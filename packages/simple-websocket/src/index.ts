@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { type ReceiveOptions } from './base';
-export { Server, type HandshakeRequest } from './server';
+export { Server, type HandshakeRequest, type ServerOptions } from './server';
 export { Client } from './client';
 export {
   Topics,
@@ -15,6 +15,7 @@ export {
   type SlowConsumerEvent,
   type SlowConsumerPolicy,
   type Backplane,
+  type Subscriber,
 } from './topics';
 export {
   ConnectionClosed,
@@ -27,7 +28,6 @@ export type { Message } from './message-queue';
 export {
   DEFAULTS,
   type BaseOptions,
-  type ServerOptions,
   type ClientOptions,
   type PerMessageDeflateOptions,
 } from './options';

@@ -8,7 +8,6 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { PerMessageDeflate, type Headers, type PerMessageDeflateInit } from '@wsstack/wsproto';
 import { checkHeaders } from '@wsstack/wsproto/internal';
 import { describeValue } from './errors';
-import { Topics } from './topics';
 
 /** permessage-deflate parameters (RFC 7692 section 7.1): the core's `PerMessageDeflateInit`, whose TSDoc says what each does. */
 export type PerMessageDeflateOptions = PerMessageDeflateInit;
@@ -50,8 +49,11 @@ export interface BaseOptions {
   maxQueuedBytes?: number;
 }
 
-/** Options of {@link Server.accept}. */
-export interface ServerOptions extends BaseOptions {
+/**
+ * Options of {@link Server.accept} but `topics` (which server.ts adds, so
+ * this module needs nothing of the topics').
+ */
+export interface ServerOptionsBase extends BaseOptions {
   /**
    * Picks the subprotocol from the client's offer. Return one of `offered`,
    * or `null` for none (a name not offered counts as `null`). Default: the
@@ -60,11 +62,6 @@ export interface ServerOptions extends BaseOptions {
   selectSubprotocol?: (offered: readonly string[]) => string | null;
   /** Extra headers for the 101 response (e.g. `Set-Cookie`). Default none. */
   headers?: Headers | Record<string, string>;
-  /**
-   * The registry `ws.subscribe(topic)` joins and `ws.publish` sends
-   * through. Default {@link Topics.default}, the process's shared one.
-   */
-  topics?: Topics;
 }
 
 /** Options of {@link Client.connect}. */
@@ -134,7 +131,7 @@ function positive(name: string, value: number | undefined, fallback: number, all
  * options object share one resolved copy, so options cost no per-connection
  * memory. (An options object is read once: later mutations are not seen.)
  */
-export function resolveOptions(options: ServerOptions | ClientOptions | undefined): ResolvedOptions {
+export function resolveOptions(options: ServerOptionsBase | ClientOptions | undefined): ResolvedOptions {
   if (options === undefined) return DEFAULTS;
   if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describeValue(options)}`);
   // A server usually passes the same options object to every accept(): resolve it once.
@@ -148,7 +145,7 @@ export function resolveOptions(options: ServerOptions | ClientOptions | undefine
 
 const resolvedCache = new WeakMap<BaseOptions, ResolvedOptions>();
 
-function resolve(options: ServerOptions & ClientOptions): ResolvedOptions {
+function resolve(options: ServerOptionsBase & ClientOptions): ResolvedOptions {
   checkOthers(options);
   return {
     subprotocols: subprotocolList(options.subprotocols),
@@ -186,7 +183,7 @@ function deflateOptions(value: BaseOptions['perMessageDeflate']): false | PerMes
 }
 
 /** The options the resolved copy does not keep: checked here all the same. */
-function checkOthers(options: ServerOptions & ClientOptions): void {
+function checkOthers(options: ServerOptionsBase & ClientOptions): void {
   if (options.headers !== undefined) {
     const headers = options.headers;
     const list: unknown[] = Array.isArray(headers) ? headers : typeof headers === 'object' && headers !== null ? Object.entries(headers) : [headers];
@@ -207,10 +204,6 @@ function checkOthers(options: ServerOptions & ClientOptions): void {
   }
   if (options.selectSubprotocol !== undefined && typeof options.selectSubprotocol !== 'function') {
     throw new TypeError(`option selectSubprotocol must be a function, got ${describeValue(options.selectSubprotocol)}`);
-  }
-  const topics = (options as ServerOptions).topics;
-  if (topics !== undefined && !(topics instanceof Topics)) {
-    throw new TypeError(`option topics must be a Topics registry, got ${describeValue(topics)}`);
   }
   if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null)) {
     throw new TypeError(`option tls must be an object of node:tls connect options, got ${describeValue(options.tls)}`);

@@ -25,25 +25,24 @@ import {
 } from '@wsstack/wsproto';
 import { traceFor, tracing } from '@wsstack/wsproto/internal';
 import { Base } from './base';
-import { ConnectionError } from './errors';
+import { ConnectionError, describeValue } from './errors';
+import type { HandshakeRequest } from './handshake-request';
 import { abortTransport, fieldsOf, isServerHttp2Stream, respond } from './http2-stream';
-import { headerList, resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
+import { headerList, resolveOptions, type ResolvedOptions, type ServerOptionsBase } from './options';
 import { Subscriptions } from './subscriptions';
 import { checkTopic, Topics, type TopicMember } from './topics';
 
-/** The opening handshake request a {@link Server} accepted. */
-export interface HandshakeRequest {
-  /** The request target: path and query, e.g. `/chat?room=1`. */
-  readonly path: string;
-  /** The `Host` header (over HTTP/2, `:authority`). */
-  readonly host: string;
-  /** Every request header, names lower-case, in arrival order (over HTTP/2, pseudo-headers such as `:scheme` too). */
-  readonly headers: Headers;
-  /** Subprotocols the client offered, in its order. */
-  readonly subprotocols: readonly string[];
-  /** The client's raw extension offers (`Sec-WebSocket-Extensions`), one per offer. */
-  readonly extensions: readonly string[];
+export type { HandshakeRequest };
+
+/** Options of {@link Server.accept}. */
+export interface ServerOptions extends ServerOptionsBase {
+  /**
+   * The registry `ws.subscribe(topic)` joins and `ws.publish` sends
+   * through. Default {@link Topics.default}, the process's shared one.
+   */
+  topics?: Topics;
 }
+
 
 const NONE: readonly string[] = Object.freeze([]);
 const NO_EXTENSIONS: readonly PerMessageDeflate[] = Object.freeze([]);
@@ -291,6 +290,9 @@ export class Server extends Base implements TopicMember {
     let resolved: ResolvedOptions;
     try {
       resolved = resolveOptions(opts);
+      if (opts?.topics !== undefined && !(opts.topics instanceof Topics)) {
+        throw new TypeError(`option topics must be a Topics registry, got ${describeValue(opts.topics)}`);
+      }
     } catch (error) {
       // Checked before anything is read or written; the socket was handed to us, so it is closed.
       socket.destroy();

@@ -13,7 +13,8 @@
 import { EventEmitter } from 'node:events';
 import { PreparedMessage } from '@wsstack/wsproto';
 import { describeValue } from './errors';
-import type { Server } from './server';
+import type { Duplex } from 'node:stream';
+import type { HandshakeRequest } from './handshake-request';
 
 /** What {@link Topics} does with a member whose unsent bytes pass `maxBufferedBytes`. */
 export type SlowConsumerPolicy = 'close' | 'skip';
@@ -34,16 +35,37 @@ export interface TopicsOptions {
   slowConsumer?: SlowConsumerPolicy;
 }
 
+/**
+ * A member of topics as the registry's events and options name it: a
+ * `Server` from `Server.accept` (these are the members it has).
+ */
+export interface Subscriber {
+  /** The handshake request it was accepted with. */
+  readonly request: HandshakeRequest;
+  /** The transport. */
+  readonly socket: Duplex;
+  /** True while open. */
+  readonly connected: boolean;
+  /** Bytes written to its socket and not yet sent. */
+  readonly bufferedAmount: number;
+  /** The topics it is in. */
+  readonly topics: ReadonlySet<string>;
+  /** Sends it a message of its own. */
+  send(data: string | Uint8Array): Promise<void>;
+  /** Closes it with any code RFC 6455 allows. */
+  closeWithStatus(code: number, reason?: string): Promise<void>;
+}
+
 /** Options of {@link Topics.publish}. */
 export interface PublishOptions {
-  /** A member that does not get this message (usually the sender). */
-  except?: Server;
+  /** A member (a `Server`) that does not get this message, usually the sender. */
+  except?: Subscriber;
 }
 
 /** The `'slow'` event of {@link Topics}: a member was over `maxBufferedBytes` at a publish. */
 export interface SlowConsumerEvent {
-  /** The member. */
-  readonly ws: Server;
+  /** The member (a `Server`). */
+  readonly ws: Subscriber;
   /** The topic being published. */
   readonly topic: string;
   /** Its unsent bytes at the time. */
@@ -220,7 +242,7 @@ export class Topics extends EventEmitter<TopicsEvents> {
 
   // ------------------------------------------------------------ internals
 
-  private fanOut(topic: string, data: string | Uint8Array, except: Server | undefined): number {
+  private fanOut(topic: string, data: string | Uint8Array, except: Subscriber | undefined): number {
     const set = this.members.get(topic);
     if (set === undefined) return 0;
     const message = new PreparedMessage(data);
@@ -250,7 +272,7 @@ export class Topics extends EventEmitter<TopicsEvents> {
 
   /** A member is over the limit: apply the policy; the event to emit, if any. */
   private onSlow(member: TopicMember, topic: string, bufferedBytes: number): SlowConsumerEvent | null {
-    const ws = member as unknown as Server;
+    const ws = member as unknown as Subscriber;
     if (this.policy === 'skip') {
       this.counters.skipped++;
       if (this.lagging.has(member)) return null;
