@@ -6,6 +6,7 @@ const mapper = {
   '^@wsstack/simple-websocket$': '<rootDir>/../simple-websocket/src/index.ts',
   '^@wsstack/simple-websocket/internal$': '<rootDir>/../simple-websocket/src/internal.ts',
   '^@wsstack/express-sock$': '<rootDir>/../express-sock/src/index.ts',
+  '^@wsstack/redis$': '<rootDir>/../redis/src/index.ts',
 };
 
 /** @param {string} name */
@@ -26,7 +27,7 @@ function project(name) {
 /** @type {import('jest').Config} */
 module.exports = {
   projects: [
-    ...['wsproto', 'simple-websocket', 'express-sock'].map(project),
+    ...['wsproto', 'simple-websocket', 'express-sock', 'redis'].map(project),
     // The docs' own checks (links, layering) are plain JavaScript.
     { displayName: 'docs', rootDir: '<rootDir>/docs', testEnvironment: 'node', testMatch: ['<rootDir>/test/**/*.test.js'], transform: {} },
   ],

@@ -10,6 +10,7 @@ const suites = {
   e2e: () => require('./e2e').run(),
   h2: () => require('./h2').run(),
   reliability: () => require('./reliability').run(),
+  topics: () => require('./topics').run(),
 };
 
 async function main() {

@@ -20,8 +20,10 @@ function importsOf(pkg) {
 const forbidden = {
   // The core's one package below it is llhttp's (see docs/architecture.md).
   wsproto: [/@wsstack\/(?!llhttp$)/, /^(node:)?(net|tls|http|https|http2|dgram|timers)(\/|$)/],
-  'simple-websocket': [/@wsstack\/express-sock/],
-  'express-sock': [],
+  'simple-websocket': [/@wsstack\/(express-sock|redis)/],
+  'express-sock': [/@wsstack\/redis/],
+  // A backplane for the socket layer's topics: it knows nothing of Express.
+  redis: [/@wsstack\/express-sock/],
 };
 
 test.each(Object.keys(forbidden))('%s imports nothing from above it', (pkg) => {

@@ -8,13 +8,16 @@ const express = require('express');
 const { Sock } = require('@wsstack/express-sock');
 const { mountInspector } = require('./inspector');
 
-/** Builds the Express app with its WebSocket routes; `inspector: true` adds the trace inspector and the lab. */
-function createApp({ inspector = false } = {}) {
+/**
+ * Builds the Express app with its WebSocket routes; `inspector: true` adds
+ * the trace inspector and the lab. `topics` is the registry the chat rooms
+ * live in (server.js passes one with a Redis backplane when REDIS_URL is set).
+ */
+function createApp({ inspector = false, topics } = {}) {
   const app = express();
-  new Sock(app, { pingInterval: 25000 });
+  const sock = new Sock(app, { pingInterval: 25000, ...(topics && { topics }) });
+  app.locals.sock = sock;
   app.locals.inspector = mountInspector(app, { enabled: inspector });
-  /** @type {Map<string, Set<import('@wsstack/simple-websocket').Server>>} */
-  const rooms = new Map();
 
   app.use(express.static(path.join(__dirname, 'public')));
 
@@ -22,20 +25,15 @@ function createApp({ inspector = false } = {}) {
     for await (const message of ws) await ws.send(message);
   });
 
+  // A room is a topic: a message is framed once and written to every member
+  // without waiting for any of them. A member that stops reading is closed
+  // (1013) once 1 MiB waits for it; the others never notice.
   app.ws('/chat/:room', async (ws, req) => {
-    const name = String(req.params.room).slice(0, 40);
-    let room = rooms.get(name);
-    if (!room) rooms.set(name, (room = new Set()));
-    room.add(ws);
-    try {
-      for await (const message of ws) {
-        const text = typeof message === 'string' ? message : new TextDecoder().decode(message);
-        // One slow or dead member must not hold up the others.
-        await Promise.allSettled([...room].map((member) => member.send(text.slice(0, 2000))));
-      }
-    } finally {
-      room.delete(ws);
-      if (room.size === 0) rooms.delete(name);
+    const topic = `chat:${String(req.params.room).slice(0, 40)}`;
+    ws.subscribe(topic); // membership ends when the connection closes
+    for await (const message of ws) {
+      const text = typeof message === 'string' ? message : new TextDecoder().decode(message);
+      sock.publish(topic, text.slice(0, 2000));
     }
   });
 

@@ -6,7 +6,7 @@
  * @module
  */
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
-import { ConnectionClosed, ConnectionError, Server, type ServerOptions } from '@wsstack/simple-websocket';
+import { ConnectionClosed, ConnectionError, Server, Topics, type PublishOptions, type ServerOptions } from '@wsstack/simple-websocket';
 import { traceFor, tracing } from '@wsstack/simple-websocket/internal';
 import { attachUpgrades, takeUpgrade, upgradeOf, type RequestHandlerLike } from './upgrade-dispatch';
 
@@ -59,16 +59,30 @@ const upgradesOnly: Middleware = (req, _res, next) => next(upgradeOf(req) ? unde
 export class Sock {
   private app: AppLike | null = null;
   private readonly pending: Array<[path: string, handler: Handler, options: SockOptions | undefined]> = [];
+  private readonly options: SockOptions;
+  /**
+   * The topics of this app's connections: `ws.subscribe(topic)` in a route
+   * joins this registry (the `topics` option, else one of its own).
+   */
+  readonly topics: Topics;
 
   /**
    * @param app - an Express app to bind now (or later with {@link initApp})
    * @param options - defaults for every route: passed to `Server.accept`
    */
-  constructor(
-    app?: unknown,
-    private readonly options: SockOptions = {},
-  ) {
+  constructor(app?: unknown, options: SockOptions = {}) {
+    this.topics = options.topics ?? new Topics();
+    this.options = { ...options, topics: this.topics };
     if (app !== undefined) this.initApp(app);
+  }
+
+  /**
+   * Publishes `data` to every connection of this app subscribed to `topic`
+   * (and, with a backplane, to every other process's); returns at once with
+   * the number of local members it was written to. See `Topics.publish`.
+   */
+  publish(topic: string, data: string | Uint8Array, options?: PublishOptions): number {
+    return this.topics.publish(topic, data, options);
   }
 
   /**

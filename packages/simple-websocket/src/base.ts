@@ -72,6 +72,14 @@ export abstract class Base extends SocketConnection implements AsyncIterable<Mes
     return this.code === undefined ? undefined : this.reasonText;
   }
 
+  /**
+   * Bytes written to the socket and not yet sent (its buffer), as the
+   * browser's `bufferedAmount`: what a slow reader piles up.
+   */
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
   /** Received messages waiting for {@link receive}. */
   get queuedMessages(): number {
     return this.queue.length;

@@ -5,8 +5,18 @@
  * @packageDocumentation
  */
 export { type ReceiveOptions } from './base';
-export { Server, type HandshakeRequest } from './server';
+export { Server, type HandshakeRequest, type ServerOptions } from './server';
 export { Client } from './client';
+export {
+  Topics,
+  type TopicsOptions,
+  type TopicsStats,
+  type PublishOptions,
+  type SlowConsumerEvent,
+  type SlowConsumerPolicy,
+  type Backplane,
+  type Subscriber,
+} from './topics';
 export {
   ConnectionClosed,
   ConnectionError,
@@ -18,7 +28,6 @@ export type { Message } from './message-queue';
 export {
   DEFAULTS,
   type BaseOptions,
-  type ServerOptions,
   type ClientOptions,
   type PerMessageDeflateOptions,
 } from './options';

@@ -49,8 +49,11 @@ export interface BaseOptions {
   maxQueuedBytes?: number;
 }
 
-/** Options of {@link Server.accept}. */
-export interface ServerOptions extends BaseOptions {
+/**
+ * Options of {@link Server.accept} but `topics` (which server.ts adds, so
+ * this module needs nothing of the topics').
+ */
+export interface ServerOptionsBase extends BaseOptions {
   /**
    * Picks the subprotocol from the client's offer. Return one of `offered`,
    * or `null` for none (a name not offered counts as `null`). Default: the
@@ -128,7 +131,7 @@ function positive(name: string, value: number | undefined, fallback: number, all
  * options object share one resolved copy, so options cost no per-connection
  * memory. (An options object is read once: later mutations are not seen.)
  */
-export function resolveOptions(options: ServerOptions | ClientOptions | undefined): ResolvedOptions {
+export function resolveOptions(options: ServerOptionsBase | ClientOptions | undefined): ResolvedOptions {
   if (options === undefined) return DEFAULTS;
   if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describeValue(options)}`);
   // A server usually passes the same options object to every accept(): resolve it once.
@@ -142,7 +145,7 @@ export function resolveOptions(options: ServerOptions | ClientOptions | undefine
 
 const resolvedCache = new WeakMap<BaseOptions, ResolvedOptions>();
 
-function resolve(options: ServerOptions & ClientOptions): ResolvedOptions {
+function resolve(options: ServerOptionsBase & ClientOptions): ResolvedOptions {
   checkOthers(options);
   return {
     subprotocols: subprotocolList(options.subprotocols),
@@ -180,7 +183,7 @@ function deflateOptions(value: BaseOptions['perMessageDeflate']): false | PerMes
 }
 
 /** The options the resolved copy does not keep: checked here all the same. */
-function checkOthers(options: ServerOptions & ClientOptions): void {
+function checkOthers(options: ServerOptionsBase & ClientOptions): void {
   if (options.headers !== undefined) {
     const headers = options.headers;
     const list: unknown[] = Array.isArray(headers) ? headers : typeof headers === 'object' && headers !== null ? Object.entries(headers) : [headers];

@@ -20,30 +20,33 @@ import {
   WSConnection,
   type Event,
   type Headers,
+  type PreparedMessage,
   type RejectConnection,
 } from '@wsstack/wsproto';
 import { traceFor, tracing } from '@wsstack/wsproto/internal';
 import { Base } from './base';
-import { ConnectionError } from './errors';
+import { ConnectionError, describeValue } from './errors';
+import type { HandshakeRequest } from './handshake-request';
 import { abortTransport, fieldsOf, isServerHttp2Stream, respond } from './http2-stream';
-import { headerList, resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
+import { headerList, resolveOptions, type ResolvedOptions, type ServerOptionsBase } from './options';
+import { Subscriptions } from './subscriptions';
+import { checkTopic, Topics, type TopicMember } from './topics';
 
-/** The opening handshake request a {@link Server} accepted. */
-export interface HandshakeRequest {
-  /** The request target: path and query, e.g. `/chat?room=1`. */
-  readonly path: string;
-  /** The `Host` header (over HTTP/2, `:authority`). */
-  readonly host: string;
-  /** Every request header, names lower-case, in arrival order (over HTTP/2, pseudo-headers such as `:scheme` too). */
-  readonly headers: Headers;
-  /** Subprotocols the client offered, in its order. */
-  readonly subprotocols: readonly string[];
-  /** The client's raw extension offers (`Sec-WebSocket-Extensions`), one per offer. */
-  readonly extensions: readonly string[];
+export type { HandshakeRequest };
+
+/** Options of {@link Server.accept}. */
+export interface ServerOptions extends ServerOptionsBase {
+  /**
+   * The registry `ws.subscribe(topic)` joins and `ws.publish` sends
+   * through. Default {@link Topics.default}, the process's shared one.
+   */
+  topics?: Topics;
 }
+
 
 const NONE: readonly string[] = Object.freeze([]);
 const NO_EXTENSIONS: readonly PerMessageDeflate[] = Object.freeze([]);
+const NO_TOPICS: ReadonlySet<string> = new Set();
 
 /**
  * The accepted request, kept small for the connection's whole life: its
@@ -148,8 +151,12 @@ function isIncomingMessage(value: unknown): value is IncomingMessage {
  * });
  * ```
  */
-export class Server extends Base {
+export class Server extends Base implements TopicMember {
   private handshakeRequest: HandshakeRequest | null = null;
+  /** The permessage-deflate extension offered in our answer (enabled only if negotiated), for published frames. */
+  private deflate: PerMessageDeflate | null = null;
+  /** The topics this connection is in; made at the first subscribe. */
+  private subscriptions: Subscriptions | null = null;
   /** The upgrade form's `req.rawHeaders`, kept instead of the core's header pairs. */
   private rawHeaders: readonly string[] | null = null;
   private readonly serverOptions: ServerOptions | undefined;
@@ -164,6 +171,85 @@ export class Server extends Base {
   get request(): HandshakeRequest {
     // Set before accept() resolves, so users never see null.
     return this.handshakeRequest!;
+  }
+
+  // ---------------------------------------------------------------- topics
+
+  /** The registry this connection's topics live in: the `topics` option, else {@link Topics.default}. */
+  get topicRegistry(): Topics {
+    return this.subscriptions?.registry ?? this.serverOptions?.topics ?? Topics.default;
+  }
+
+  /** The topics this connection is subscribed to (a read-only live view); empty once closed. */
+  get topics(): ReadonlySet<string> {
+    return this.subscriptions?.view ?? NO_TOPICS;
+  }
+
+  /**
+   * Joins `topic`: every later publish to it reaches this connection, until
+   * {@link unsubscribe} or the close (membership ends with the connection).
+   * Returns false when already subscribed, or when the connection is not
+   * open (then nothing changes).
+   *
+   * @throws TypeError for a topic that is not a non-empty string
+   */
+  subscribe(topic: string): boolean {
+    if (!this.connected) {
+      checkTopic(topic);
+      return false;
+    }
+    return (this.subscriptions ??= new Subscriptions(this.topicRegistry, this)).subscribe(topic);
+  }
+
+  /**
+   * Leaves `topic`. Returns false when it was not subscribed.
+   *
+   * @throws TypeError for a topic that is not a non-empty string
+   */
+  unsubscribe(topic: string): boolean {
+    if (this.subscriptions === null) {
+      checkTopic(topic);
+      return false;
+    }
+    return this.subscriptions.unsubscribe(topic);
+  }
+
+  /** True while subscribed to `topic`. */
+  isSubscribed(topic: string): boolean {
+    return this.subscriptions?.view.has(topic) ?? false;
+  }
+
+  /**
+   * Publishes `data` to `topic` in this connection's registry, to every
+   * member but this one (as `ws.publish` in uWebSockets and Bun); see
+   * {@link Topics.publish}. Returns at once with the number of local
+   * members it was written to.
+   */
+  publish(topic: string, data: string | Uint8Array): number {
+    return this.topicRegistry.publish(topic, data, { except: this });
+  }
+
+  /** @internal A published message's frame, in this connection's encoding, into the socket. */
+  writePrepared(message: PreparedMessage): void {
+    const frame = message.frameFor(this.deflate);
+    if (tracing) this.traceStep('Server.writePrepared', `published frame ${frame.length} B, shared`, { bytes: frame });
+    this.writer.write(frame);
+  }
+
+  /** @internal Too slow for its topics: 1013 Try Again Later, behind what it has not read yet. */
+  closeSlow(): void {
+    void this.closeWithStatus(1013, 'slow consumer');
+  }
+
+  /** @internal Out of every topic (the registry dropped it, or it closed). */
+  topicsCleared(): void {
+    this.subscriptions?.clear();
+  }
+
+  /** @internal The socket closed: membership ends with the connection. */
+  override onClose(): void {
+    super.onClose();
+    this.subscriptions?.clear();
   }
 
   /**
@@ -204,6 +290,9 @@ export class Server extends Base {
     let resolved: ResolvedOptions;
     try {
       resolved = resolveOptions(opts);
+      if (opts?.topics !== undefined && !(opts.topics instanceof Topics)) {
+        throw new TypeError(`option topics must be a Topics registry, got ${describeValue(opts.topics)}`);
+      }
     } catch (error) {
       // Checked before anything is read or written; the socket was handed to us, so it is closed.
       socket.destroy();
@@ -280,9 +369,10 @@ export class Server extends Base {
     );
     this.rawHeaders = null;
     const pmd = this.options.perMessageDeflate;
+    if (pmd !== false) this.deflate = new PerMessageDeflate(pmd);
     const accept = new AcceptConnection({
       subprotocol: this.chooseSubprotocol(event.subprotocols),
-      extensions: pmd === false ? NO_EXTENSIONS : [new PerMessageDeflate(pmd)],
+      extensions: this.deflate === null ? NO_EXTENSIONS : [this.deflate],
       extraHeaders: headerList(this.serverOptions?.headers),
     });
     this.answer(accept);

@@ -76,10 +76,32 @@ export class Compressor {
     return out;
   }
 
+  /**
+   * Takes `data` into the window as if this compressor had sent it: for a
+   * message compressed elsewhere (once, for many connections) that the peer
+   * inflated into its own window.
+   */
+  remember(data: Uint8Array): void {
+    this.history.push(data);
+  }
+
   /** Forgets the window (no context takeover). */
   reset(): void {
     this.history.clear();
   }
+}
+
+/**
+ * Compresses one whole message with an empty window, sync tail stripped
+ * (RFC 7692 7.2.1): valid for every peer whose window is at least
+ * `windowBits`, whatever it remembers of earlier messages, since nothing in
+ * it refers back to them.
+ */
+export function compressAlone(data: Uint8Array, windowBits: number, level: number): Uint8Array {
+  // RFC 7692 7.2.3.6: an empty message is a single 0x00 byte.
+  if (data.length === 0) return new Uint8Array(1);
+  const out = deflateRawSync(data, { level, windowBits, finishFlush: constants.Z_SYNC_FLUSH });
+  return out.subarray(0, out.length - SYNC_TAIL.length);
 }
 
 /** Thrown by {@link Decompressor.decompress} when the output would pass its limit. */

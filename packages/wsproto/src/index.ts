@@ -15,7 +15,8 @@ export { CloseReason, MAX_CLOSE_REASON, isValidCloseCode, decodeClosePayload } f
 export { FrameProtocol, type Frame, type FrameProtocolInit } from './frame-protocol';
 export { ConnectionType, ConnectionState, Connection, type ConnectionInit } from './connection';
 export { type Extension } from './extensions';
-export { PerMessageDeflate, type PerMessageDeflateInit } from './permessage-deflate';
+export { PerMessageDeflate, type PerMessageDeflateInit, type OutboundEncoding } from './permessage-deflate';
+export { PreparedMessage } from './prepared-message';
 export { type ConnectionOptions, DEFAULT_OPTIONS, MIN_FRAGMENT_BYTES, FRAGMENT_ALLOWANCE } from './options';
 export { Handshake } from './handshake';
 export { pairHeaders } from './headers';

@@ -32,6 +32,16 @@ export interface PerMessageDeflateInit {
   level?: number;
 }
 
+/** How a connection compresses what it sends (see {@link PerMessageDeflate.outboundEncoding}). */
+export interface OutboundEncoding {
+  /** The window we compress with, 9–15. */
+  readonly windowBits: number;
+  /** DEFLATE level, 0–9. */
+  readonly level: number;
+  /** Messages shorter than this many bytes go out uncompressed. */
+  readonly threshold: number;
+}
+
 type Params = Map<string, string | true>;
 
 const PARAM_NAMES = new Set([
@@ -205,6 +215,29 @@ export class PerMessageDeflate implements Extension {
     this.compressor = new Compressor(this.localWindowBits, this.init.level);
     this.decompressor = new Decompressor();
     this.on = true;
+  }
+
+  /**
+   * How this side compresses outgoing messages, once negotiated (else null):
+   * what a message framed once for many connections must match
+   * (see `PreparedMessage`).
+   */
+  outboundEncoding(): OutboundEncoding | null {
+    if (!this.on) return null;
+    return { windowBits: this.localWindowBits, level: this.init.level, threshold: this.init.threshold };
+  }
+
+  /**
+   * A whole message compressed elsewhere (with an empty window) went out on
+   * this connection: the peer's inflater now holds its plaintext, so with
+   * context takeover our window must too, or our next message would refer
+   * to bytes the peer does not have where we think it does.
+   *
+   * @throws LocalProtocolError WS_BAD_STATE in the middle of an outgoing message
+   */
+  notePrecompressed(plaintext: Uint8Array): void {
+    if (this.outboundCompressed !== null) throw new LocalProtocolError('a message is being sent: cannot interleave another', 'WS_BAD_STATE');
+    if (!this.localNoContextTakeover) this.compressor!.remember(plaintext);
   }
 
   /** Claims RSV1 on the first frame of a compressed message; never on continuations or control frames (RFC 7692 6). */
