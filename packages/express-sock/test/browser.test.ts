@@ -23,6 +23,7 @@ describe('the demo in Chromium', () => {
   let browser: Browser;
   let url: string;
 
+  // Starting Chromium on a loaded 2-core machine can take longer than a test's 30 s.
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install chromium\` (.ci/run does), or set CHROMIUM to a Chromium or Chrome`);
@@ -35,7 +36,7 @@ describe('the demo in Chromium', () => {
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
     });
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await browser?.close();

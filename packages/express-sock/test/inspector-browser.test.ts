@@ -32,6 +32,7 @@ describe('the inspector in Chromium', () => {
   /** Console errors and uncaught page errors, per page. */
   const errors = new Map<Page, string[]>();
 
+  // Starting Chromium on a loaded 2-core machine can take longer than a test's 30 s.
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install chromium\` (.ci/run does)`);
@@ -45,7 +46,7 @@ describe('the inspector in Chromium', () => {
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
     });
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await browser?.close();

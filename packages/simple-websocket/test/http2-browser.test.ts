@@ -43,6 +43,7 @@ describe('Chromium opens WebSockets over HTTP/2 (RFC 8441)', () => {
   const upgrades: string[] = [];
   const accepted: Server[] = [];
 
+  // Starting Chromium on a loaded 2-core machine can take longer than a test's 30 s.
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install chromium\` (.ci/run does)`);
@@ -69,7 +70,7 @@ describe('Chromium opens WebSockets over HTTP/2 (RFC 8441)', () => {
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--ignore-certificate-errors'],
     });
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
