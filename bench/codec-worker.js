@@ -73,8 +73,9 @@ function wsDecoder() {
 function wsstackEncoder(client) {
   const { Connection, ConnectionType, BytesMessage } = require('@wsstack/wsproto');
   const conn = new Connection({ type: client ? ConnectionType.CLIENT : ConnectionType.SERVER });
-  // sendv, as a socket layer writes: a large unmasked payload is not copied (ws's Sender.frame does the same).
-  return (payload) => conn.sendv(new BytesMessage({ data: payload })).length;
+  // The public sendParts, as a socket layer writes a large message: the
+  // server's payload is not copied (ws's Sender.frame does the same).
+  return (payload) => conn.sendParts(new BytesMessage({ data: payload })).length;
 }
 
 function wsEncoder(client) {

@@ -50,7 +50,7 @@ describe('links in docs/', () => {
     for (const pkg of ['express-sock', 'simple-websocket', 'wsproto']) {
       expect(callstack).toContain(`../packages/${pkg}/src/`);
     }
-    for (const step of ['generateAcceptToken', 'FrameProtocol.sendDataParts', 'FrameDecoder.readHeader', 'applyMask']) {
+    for (const step of ['generateAcceptToken', 'FrameProtocol.sendData', 'FrameDecoder.readHeader', 'applyMask']) {
       expect(callstack).toContain(`[\`${step}\`]`);
     }
   });

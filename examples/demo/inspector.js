@@ -21,7 +21,7 @@ const { runLab } = require('./lab');
 
 const COOKIE = 'wsstack-demo';
 /** Steps whose bytes are one frame, to be labelled field by field. */
-const FRAME_STEPS = new Set(['FrameDecoder.readHeader', 'FrameProtocol.sendDataParts', 'FrameProtocol.close', 'FrameProtocol.ping', 'FrameProtocol.pong', 'lab']);
+const FRAME_STEPS = new Set(['FrameDecoder.readHeader', 'FrameProtocol.sendData', 'FrameProtocol.sendDataParts', 'FrameProtocol.close', 'FrameProtocol.ping', 'FrameProtocol.pong', 'lab']);
 /** Sessions kept; the oldest without a page open goes first. */
 const MAX_SESSIONS = 200;
 /** Records kept per session for a page that connects (or reloads) after its sockets did. */

@@ -40,7 +40,7 @@
     const parts = [];
     const got = records.filter((r) => r.fn === 'Connection.nextEvent').map((r) => r.detail);
     if (got.length > 0) parts.push(`received ${got.join(', ')}`);
-    const sent = records.filter((r) => r.fn === 'WSConnection.send' || r.fn === 'WSConnection.sendv').map((r) => r.detail);
+    const sent = records.filter((r) => r.fn === 'WSConnection.send' || r.fn === 'WSConnection.sendParts').map((r) => r.detail);
     if (sent.length > 0) parts.push(`sent ${sent.join(', ')}`);
     if (find('Base.onPingDue')) parts.unshift('ping timer');
     if (find('SocketConnection.onData') && got.length === 0) parts.push(`received ${find('SocketConnection.onData').detail.replace('socket data ', '').replace(/ B .*/, ' B')}: no event from them`);

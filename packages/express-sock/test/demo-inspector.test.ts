@@ -175,7 +175,7 @@ describe('the demo with the inspector on', () => {
     expect(header.frame![0]).toMatchObject({ hex: '81', value: 'FIN=1 RSV=000 opcode=0x1 (text)' });
     expect(header.frame![1]).toMatchObject({ hex: '85', value: 'MASK=1 length=5' });
     expect(header.frame![3].value).toBe('unmasked: 48 65 6c 6c 6f = "Hello"');
-    const sent = await until(() => recordsOf(me.inspector).find((r) => r.fn === 'FrameProtocol.sendDataParts'), 'the echo');
+    const sent = await until(() => recordsOf(me.inspector).find((r) => r.fn === 'FrameProtocol.sendData'), 'the echo');
     expect(sent.frame!.map((f) => f.hex)).toEqual(['81', '05', '48 65 6c 6c 6f']);
     // The link opens the source with that function's first line marked by its anchor.
     const page = await get(`${base.replace('ws:', 'http:')}${header.link!.href.split('#')[0]}`);

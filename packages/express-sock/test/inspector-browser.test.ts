@@ -107,8 +107,8 @@ describe('the inspector in Chromium', () => {
       'simple-websocket Base.handleEvent',
       'simple-websocket MessageQueue.push',
       'simple-websocket Base.send',
-      'wsproto WSConnection.sendv',
-      'wsproto FrameProtocol.sendDataParts',
+      'wsproto WSConnection.send',
+      'wsproto FrameProtocol.sendData',
       'simple-websocket SocketWriter.write',
     ]);
     // The browser's frame as it arrived: masked with the browser's own key.
@@ -121,7 +121,7 @@ describe('the inspector in Chromium', () => {
     expect(rows[3][1]).toBe('payload, masked');
     expect(rows[3][2]).toBe('unmasked: 48 65 6c 6c 6f = "Hello"');
     // The server's echo, unmasked, byte for byte as docs/callstack.md shows it.
-    const sent = card.locator('.step', { has: page.locator('.fn', { hasText: 'FrameProtocol.sendDataParts' }) });
+    const sent = card.locator('.step', { has: page.locator('.fn', { hasText: 'FrameProtocol.sendData' }) });
     expect(await sent.locator('.field .bytes').allTextContents()).toEqual(['81', '05', '48 65 6c 6c 6f']);
 
     // Each step links to the lines that define its function; the link opens them, marked.

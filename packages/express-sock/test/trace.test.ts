@@ -103,8 +103,8 @@ describe('the trace', () => {
       'simple-websocket Base.handleEvent',
       'simple-websocket MessageQueue.push',
       'simple-websocket Base.send',
-      'wsproto WSConnection.sendv',
-      'wsproto FrameProtocol.sendDataParts',
+      'wsproto WSConnection.send',
+      'wsproto FrameProtocol.sendData',
       'simple-websocket SocketWriter.write',
     ])).toBe(true);
     expect(inOrder(steps(closing), [
@@ -120,7 +120,7 @@ describe('the trace', () => {
     ])).toBe(true);
     // The lines carry what crossed: the parsed header and the server's frame bytes.
     expect(messageLines).toContain(`${name} wsproto FrameDecoder.readHeader: FIN=1 RSV=0 opcode=1 MASK=1 length=5`);
-    expect(messageLines).toContain(`${name} wsproto FrameProtocol.sendDataParts: 7 B 81 05 48 65 6c 6c 6f`);
+    expect(messageLines).toContain(`${name} wsproto FrameProtocol.sendData: 7 B 81 05 48 65 6c 6c 6f`);
     expect(closing).toContain(`${name} wsproto Connection.nextEvent: CloseConnection 1000 "bye"`);
   });
 
@@ -160,7 +160,7 @@ describe('the trace', () => {
     expect(hex(mine('SocketConnection.onData', serverId).bytes)).toBe(hex(written.bytes));
     expect(hex(mine('FrameDecoder.readHeader', serverId).bytes)).toBe(hex(written.bytes));
     expect(mine('FrameDecoder.readHeader', serverId).size).toBe(11);
-    expect(hex(mine('FrameProtocol.sendDataParts', serverId).bytes)).toBe('810548656c6c6f');
+    expect(hex(mine('FrameProtocol.sendData', serverId).bytes)).toBe('810548656c6c6f');
     await client.close();
   });
 

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { Buffer } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import { traceBytes, traceFor, tracing } from '@wsstack/wsproto/internal';
 import { deferred, type Deferred } from './deferred';
@@ -31,8 +30,12 @@ export function noteRead(): void {
  */
 const TAKEN: Promise<void> = Promise.resolve();
 
-/** Frames up to this size are joined into one buffer before writing: one copy costs less than a second write. */
-const JOIN_MAX = 16 * 1024;
+/**
+ * Payloads up to this size are copied into their frame, which is written
+ * whole: one copy costs less than a second write. Larger ones are written
+ * beside their header, never copied.
+ */
+export const COPY_MAX = 16 * 1024;
 
 /** The writer that owns a socket, stored on it so the shared 'drain' listener needs no closure. */
 const kWriter = Symbol('wsstack.socket-writer');
@@ -93,36 +96,35 @@ export class SocketWriter {
   }
 
   /**
-   * Writes a frame given as parts and returns the promise a `send` resolves
-   * with: at once when the socket took the bytes, on `'drain'` when its
-   * buffer is full. A large payload goes out as the caller's own bytes, not
-   * copied, so that promise waits until the socket flushed them.
+   * Writes one frame and returns the promise a `send` resolves with: at once
+   * when the socket took the bytes, on `'drain'` when its buffer is full.
+   */
+  writeFrame(frame: Uint8Array): Promise<void> {
+    return this.settle(this.write(frame));
+  }
+
+  /**
+   * Writes a frame given as parts (a header and the caller's own payload,
+   * see `WSConnection.sendParts`) in one gathered write. As the payload is
+   * not copied, the promise waits until the socket flushed it, unless the
+   * kernel took it all at once.
    *
    * @param closed - the error a waiting send rejects with if the socket closes first
    */
-  writeFrame(parts: readonly Uint8Array[], closed: () => Error): Promise<void> {
-    if (parts.length === 1) return this.settle(this.write(parts[0]));
-    const header = parts[0];
-    const payload = parts[1];
-    // `length`, not `byteLength`: the same for bytes, and Node 20's V8 does not inline the getter.
-    const size = header.length + payload.length;
-    if (size <= JOIN_MAX) {
-      const frame = Buffer.allocUnsafe(size);
-      frame.set(header, 0);
-      frame.set(payload, header.length);
-      return this.settle(this.write(frame));
-    }
+  writeParts(parts: readonly Uint8Array[], closed: () => Error): Promise<void> {
+    if (parts.length === 1) return this.writeFrame(parts[0]);
     // Flush now rather than at the end of the tick: usually the kernel takes
     // it all at once and the promise can resolve without waiting a round.
     const socket = this.socket;
     if (!this.corked) {
-      // Header and payload leave in one writev.
+      // The parts leave in one writev.
       this.corked = true;
       socket.cork();
     }
-    this.write(header);
+    const last = parts.length - 1;
+    for (let i = 0; i < last; i++) this.write(parts[i]);
     const flushed = deferred<void>();
-    this.write(payload, (error) => (error ? flushed.reject(closed()) : flushed.resolve()));
+    this.write(parts[last], (error) => (error ? flushed.reject(closed()) : flushed.resolve()));
     if (this.corked && !socket.destroyed) {
       this.corked = false;
       socket.uncork();

@@ -80,6 +80,8 @@ describe.each([
     for (let round = 0; round < 5; round++) {
       for (const size of sizes) outgoing.push(randomPayload(size), `t${round}-${size}`);
     }
+    // Long text too: over 16 Ki units it is framed as parts, over 21,845 encoded first.
+    outgoing.push('ü'.repeat(20000), 'x'.repeat(70000), 'end');
     server = await startOurServer(form, async (ws) => {
       await ws.receive();
       await Promise.all(outgoing.map((message) => ws.send(message)));

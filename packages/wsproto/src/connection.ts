@@ -5,7 +5,6 @@
  * @module
  */
 import { CloseReason, decodeClosePayload, truncateReason } from './close-reason';
-import { concatBytes } from './bytes';
 import { LocalProtocolError, ParseFailed } from './errors';
 import { BytesMessage, CloseConnection, Ping, Pong, TextMessage, type Event } from './events';
 import type { Extension } from './extensions';
@@ -198,37 +197,57 @@ export class Connection {
    *   WS_BAD_EVENT when its fields are invalid (the state is then unchanged)
    */
   send(event: Event): Uint8Array {
-    const parts = this.sendv(event);
-    return concatBytes(parts);
+    if (event.type === 'TextMessage' || event.type === 'BytesMessage') {
+      this.checkCanSend(event.type);
+      return this.proto.sendData(event.data, event.messageFinished);
+    }
+    return this.controlFrame(event);
   }
 
   /**
-   * The bytes that send `event`, as parts to write in order (a gathered
-   * write, e.g. `socket.cork()`, a `write` per part, `uncork()`). A large
-   * unmasked data payload comes back as `[header, payload]` so it is never
-   * copied; everything else is one part. Same rules and errors as
-   * {@link send}.
+   * The bytes that send `event`, as parts to write in order: a gathered
+   * write (`writev`, or `cork()`, a `write` per part, `uncork()`). On the
+   * server side a data message's payload comes back as its own part beside
+   * a new header, so it is never copied: a large message costs no copy at
+   * all. Everything else is one part, as {@link send} returns it. Same
+   * rules and errors as {@link send}.
+   *
+   * Until the parts are written, the caller must not change the payload it
+   * passed in: the payload part is that same array.
    */
-  sendv(event: Event): Uint8Array[] {
+  sendParts(event: Event): Uint8Array[] {
+    if (event.type === 'TextMessage' || event.type === 'BytesMessage') {
+      this.checkCanSend(event.type);
+      return this.proto.sendDataParts(event.data, event.messageFinished);
+    }
+    return [this.controlFrame(event)];
+  }
+
+  /** Ping, Pong and CloseConnection; any other event is not allowed now. */
+  private controlFrame(event: Event): Uint8Array {
     const state = this._state;
     switch (event.type) {
-      case 'TextMessage':
-      case 'BytesMessage':
-        if (state !== ConnectionState.OPEN && state !== ConnectionState.REMOTE_CLOSING) throw badState(event.type, state);
-        return this.proto.sendDataParts(event.data, event.messageFinished);
       case 'Ping':
+        this.checkCanSend(event.type);
+        return this.proto.ping(event.payload);
       case 'Pong':
-        if (state !== ConnectionState.OPEN && state !== ConnectionState.REMOTE_CLOSING) throw badState(event.type, state);
-        return [event.type === 'Ping' ? this.proto.ping(event.payload) : this.proto.pong(event.payload)];
+        this.checkCanSend(event.type);
+        return this.proto.pong(event.payload);
       case 'CloseConnection': {
-        if (state !== ConnectionState.OPEN && state !== ConnectionState.REMOTE_CLOSING) throw badState(event.type, state);
+        this.checkCanSend(event.type);
         const bytes = this.proto.close(event.code, event.reason);
         this.to(state === ConnectionState.OPEN ? ConnectionState.LOCAL_CLOSING : ConnectionState.CLOSED);
-        return [bytes];
+        return bytes;
       }
       default:
         throw badState(event.type, state);
     }
+  }
+
+  /** Frames go out in OPEN and REMOTE_CLOSING only. */
+  private checkCanSend(type: string): void {
+    const state = this._state;
+    if (state !== ConnectionState.OPEN && state !== ConnectionState.REMOTE_CLOSING) throw badState(type, state);
   }
 
   /** The one place the state changes. */

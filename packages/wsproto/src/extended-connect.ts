@@ -83,7 +83,7 @@ const TRANSITIONS: Record<Phase, readonly Phase[]> = {
  * RejectConnection, whose body comes as RejectData from `receiveData`.
  *
  * The methods a {@link WSConnection} has (`receiveData`, `events`,
- * `nextEvent`, `send`, `sendv`, `state`) work the same here, so a driver
+ * `nextEvent`, `send`, `sendParts`, `state`) work the same here, so a driver
  * written for one drives the other once the handshake is done.
  */
 export class ExtendedConnect {
@@ -249,11 +249,11 @@ export class ExtendedConnect {
     throw new LocalProtocolError(`cannot send ${event.type} in state ${this.phase}; header events go through sendHeaders`, 'WS_BAD_STATE');
   }
 
-  /** Like {@link send}, as parts for a gathered write (see `Connection.sendv`). */
-  sendv(event: Event): Uint8Array[] {
-    if (tracing) trace('wsproto', 'ExtendedConnect.sendv', traceEvent(event));
+  /** Like {@link send}, as parts for a gathered write (see {@link Connection.sendParts}). */
+  sendParts(event: Event): Uint8Array[] {
+    if (tracing) trace('wsproto', 'ExtendedConnect.sendParts', traceEvent(event));
     const connection = this._connection;
-    return connection !== null ? connection.sendv(event) : [this.send(event)];
+    return connection !== null ? connection.sendParts(event) : [this.send(event)];
   }
 
   // Server side.

@@ -42,39 +42,6 @@ function headerSizeOf(length: number): number {
 }
 
 /**
- * The 2-byte headers of final, unextended, unmasked frames with payloads
- * under 126 bytes: the same bytes every time, so made once and shared.
- * Parts that {@link FrameEncoder.dataParts} returns are read-only.
- */
-const shortHeaders: Array<Array<Uint8Array | undefined>> = [[], [], []];
-function shortHeader(opcode: Opcode, length: number): Uint8Array {
-  const row = shortHeaders[opcode];
-  let header = row[length];
-  if (header === undefined) {
-    header = new Uint8Array([0x80 | opcode, length]);
-    row[length] = header;
-  }
-  return header;
-}
-
-/**
- * The last header made for any other unmasked frame, kept for the next one
- * of the same kind and length: senders that stream or broadcast fixed-size
- * messages then make no header at all. Shared, so read-only too.
- */
-let lastHeader: Uint8Array = new Uint8Array(0);
-let lastHeaderLength = -1;
-function longHeader(opcode: Opcode, rsv: number, fin: boolean, length: number): Uint8Array {
-  const b0 = (fin ? 0x80 : 0) | rsv | opcode;
-  if (length === lastHeaderLength && lastHeader[0] === b0) return lastHeader;
-  const header = new Uint8Array(headerSizeOf(length));
-  writeHeader(header, opcode, rsv, fin, length);
-  lastHeader = header;
-  lastHeaderLength = length;
-  return header;
-}
-
-/**
  * Random bytes fetched at once for mask keys, shared by every client
  * connection that uses the default source: one large `getRandomValues` call
  * (64 KiB is the most it gives) makes a key cost next to nothing, where a
@@ -122,16 +89,18 @@ export class FrameEncoder {
   }
 
   /**
-   * A data frame as parts to write in order: `[header, payload]` for a
-   * server's non-empty payload, which is then never copied (the payload
-   * part is the caller's own array, the header may be shared: both are
-   * read-only), else one part from {@link frame}.
+   * A frame as parts to write in order, for a gathered write: on the server
+   * side a non-empty payload comes back as `[header, payload]`, where
+   * `payload` is the caller's own array (never copied) and `header` a new
+   * 2–10-byte array; on the client side (the payload must be masked, so it
+   * is copied anyway) and for an empty payload, one part from {@link frame}.
    */
-  dataParts(opcode: Opcode, rsv: number, fin: boolean, payload: Uint8Array): Uint8Array[] {
+  parts(opcode: Opcode, rsv: number, fin: boolean, payload: Uint8Array): Uint8Array[] {
     const length = payload.length;
     if (this.client || length === 0) return [this.frame(opcode, rsv, fin, payload)];
-    if (length < 126 && fin && rsv === 0) return [shortHeader(opcode, length), payload];
-    return [longHeader(opcode, rsv, fin, length), payload];
+    const header = new Uint8Array(headerSizeOf(length));
+    writeHeader(header, opcode, rsv, fin, length);
+    return [header, payload];
   }
 
   /**

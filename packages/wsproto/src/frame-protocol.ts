@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { concatBytes, EMPTY_BYTES } from './bytes';
+import { EMPTY_BYTES } from './bytes';
 import { closeProblem, decodeClosePayload, encodeClosePayload } from './close-reason';
 import { LocalProtocolError, ParseFailed } from './errors';
 import type { Extension } from './extensions';
@@ -246,31 +246,33 @@ export class FrameProtocol {
   }
 
   /**
-   * Encodes a data frame: text for a string, binary for bytes; a continuation
-   * when an earlier call had `fin` false. Masked on the client side.
+   * Encodes a data frame in one array: text for a string, binary for bytes;
+   * a continuation when an earlier call had `fin` false. Masked on the
+   * client side. The payload is copied into the frame.
    *
    * @param fin - false to leave the message open for more sendData calls
    * @throws LocalProtocolError(WS_BAD_EVENT) when continuing a message with the other data type
    */
   sendData(payload: string | Uint8Array, fin = true): Uint8Array {
-    const parts = this.sendDataParts(payload, fin);
-    return concatBytes(parts);
+    const bytes = this.encodeData(payload, fin, false)[0];
+    if (tracing) trace('wsproto', 'FrameProtocol.sendData', traceBytes(bytes), { bytes });
+    return bytes;
   }
 
   /**
-   * Like {@link sendData}, but may return the frame as `[header, payload]`
-   * for a gathered write: an unmasked payload is never copied. Writing the
-   * parts in order is the same as writing `sendData`'s bytes. The payload
-   * part may be the caller's own array; the header part may be shared
-   * between frames: treat every part as read-only.
+   * Like {@link sendData}, as parts for a gathered write: on the server side
+   * a binary payload (or text, once encoded) comes back beside its header,
+   * not copied (see {@link FrameEncoder.parts}). Writing the parts in order
+   * is the same as writing `sendData`'s bytes.
    */
   sendDataParts(payload: string | Uint8Array, fin = true): Uint8Array[] {
-    const parts = this.encodeData(payload, fin);
+    const parts = this.encodeData(payload, fin, true);
     if (tracing) trace('wsproto', 'FrameProtocol.sendDataParts', parts.map(traceBytes).join(' + '), traceParts(parts));
     return parts;
   }
 
-  private encodeData(payload: string | Uint8Array, fin: boolean): Uint8Array[] {
+  /** One data frame: in one part, or as {@link FrameEncoder.parts} when `gathered`. */
+  private encodeData(payload: string | Uint8Array, fin: boolean, gathered: boolean): Uint8Array[] {
     const isText = typeof payload === 'string';
     const type = isText ? Opcode.TEXT : Opcode.BINARY;
     let opcode = type;
@@ -283,6 +285,7 @@ export class FrameProtocol {
     let rsv = 0;
     if (this.extensions.length === 0) {
       if (isText) {
+        // Short text is encoded straight into its frame: one copy either way.
         const direct = this.encoder.text(opcode, fin, payload);
         if (direct !== null) return [direct];
         data = textEncoder.encode(payload);
@@ -293,7 +296,7 @@ export class FrameProtocol {
       data = isText ? textEncoder.encode(payload) : payload;
       for (const ext of this.extensions) [rsv, data] = ext.frameOutbound(opcode, rsv, data, fin);
     }
-    return this.encoder.dataParts(opcode, rsv, fin, data);
+    return gathered ? this.encoder.parts(opcode, rsv, fin, data) : [this.encoder.frame(opcode, rsv, fin, data)];
   }
 
   /**

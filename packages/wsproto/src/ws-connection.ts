@@ -116,16 +116,24 @@ export class WSConnection {
   }
 
   /**
-   * Like {@link send}, as parts for a gathered write: a large unmasked
-   * payload is returned beside its header instead of being copied (see
-   * `Connection.sendv`).
+   * Like {@link send}, as parts to write in order (a gathered write): on the
+   * server side a data message's payload is returned beside its header
+   * instead of being copied into one frame (see {@link Connection.sendParts}).
+   * Handshake events come back as one part.
+   *
+   * @example
+   * ```ts
+   * socket.cork();
+   * for (const part of conn.sendParts(new BytesMessage({ data: big }))) socket.write(part);
+   * socket.uncork();
+   * ```
    */
-  sendv(event: Event): Uint8Array[] {
+  sendParts(event: Event): Uint8Array[] {
     const running = tracing ? this.traceEnter() : undefined;
     try {
-      if (tracing) trace('wsproto', 'WSConnection.sendv', traceEvent(event));
+      if (tracing) trace('wsproto', 'WSConnection.sendParts', traceEvent(event));
       const connection = this.connection;
-      return connection !== null ? connection.sendv(event) : [this.handshake!.send(event)];
+      return connection !== null ? connection.sendParts(event) : [this.handshake!.send(event)];
     } finally {
       if (running !== undefined) traceLeave(running);
     }

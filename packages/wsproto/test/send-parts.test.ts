@@ -1,13 +1,13 @@
 /**
- * The encoder's fast paths: gathered sends that never copy an unmasked
- * payload, and mask keys drawn from a pooled random source.
+ * The encoder's fast paths: gathered sends (`sendParts`) that never copy an
+ * unmasked payload, and mask keys drawn from a pooled random source.
  */
 import { Connection, ConnectionType } from '../src/connection';
-import { BytesMessage, TextMessage } from '../src/events';
+import { BytesMessage, Ping, TextMessage } from '../src/events';
 
 const concat = (parts: Uint8Array[]) => Buffer.concat(parts);
 
-describe('Connection.sendv', () => {
+describe('Connection.sendParts', () => {
   it.each([
     [16, [0x82, 16]],
     [16384, [0x82, 126, 0x40, 0x00]],
@@ -15,39 +15,35 @@ describe('Connection.sendv', () => {
   ])('returns an unmasked %i-byte payload beside its header, without copying it', (size, header) => {
     const server = new Connection({ type: ConnectionType.SERVER });
     const payload = new Uint8Array(size).fill(7);
-    const parts = server.sendv(new BytesMessage({ data: payload }));
+    const parts = server.sendParts(new BytesMessage({ data: payload }));
     expect(parts).toHaveLength(2);
     expect(parts[1]).toBe(payload);
     expect([...parts[0]]).toEqual(header);
   });
 
-  it('shares the 2-byte header of small final frames, which stays correct for every length', () => {
-    const server = new Connection({ type: ConnectionType.SERVER });
-    const a = server.sendv(new BytesMessage({ data: new Uint8Array(7) }));
-    const b = server.sendv(new BytesMessage({ data: new Uint8Array(7).fill(1) }));
-    expect(b[0]).toBe(a[0]);
-    for (let n = 1; n < 126; n++) {
-      expect([...server.sendv(new BytesMessage({ data: new Uint8Array(n) }))[0]]).toEqual([0x82, n]);
-    }
-    // Not for a fragment: FIN differs, so the header is its own.
-    const first = server.sendv(new BytesMessage({ data: new Uint8Array(7), messageFinished: false }));
-    expect([...first[0]]).toEqual([0x02, 7]);
-    expect([...server.sendv(new BytesMessage({ data: new Uint8Array(7) }))[0]]).toEqual([0x80, 7]);
-  });
-
-  it('reuses the last longer header for the next frame of the same kind and length, and never rewrites one handed out', () => {
+  it('gives every frame a header of its own, so changing one handed out changes no other frame', () => {
     const server = new Connection({ type: ConnectionType.SERVER });
     const other = new Connection({ type: ConnectionType.SERVER });
-    const first = server.sendv(new BytesMessage({ data: new Uint8Array(1000) }))[0];
-    expect(other.sendv(new BytesMessage({ data: new Uint8Array(1000) }))[0]).toBe(first);
-    // Another length, a fragment, a continuation, text: each gets its own right header...
-    expect([...server.sendv(new BytesMessage({ data: new Uint8Array(1001) }))[0]]).toEqual([0x82, 126, 0x03, 0xe9]);
-    expect([...server.sendv(new BytesMessage({ data: new Uint8Array(1001), messageFinished: false }))[0]]).toEqual([0x02, 126, 0x03, 0xe9]);
-    expect([...server.sendv(new BytesMessage({ data: new Uint8Array(1001) }))[0]]).toEqual([0x80, 126, 0x03, 0xe9]);
-    expect([...server.sendv(new TextMessage({ data: 'x'.repeat(30000) }))[0]].slice(0, 4)).toEqual([0x81, 126, 0x75, 0x30]);
-    expect([...server.sendv(new BytesMessage({ data: new Uint8Array(70000) }))[0]]).toEqual([0x82, 127, 0, 0, 0, 0, 0, 0x01, 0x11, 0x70]);
-    // ...and the one handed out first still says what it said.
-    expect([...first]).toEqual([0x82, 126, 0x03, 0xe8]);
+    const a = server.sendParts(new BytesMessage({ data: new Uint8Array(7) }));
+    const b = other.sendParts(new BytesMessage({ data: new Uint8Array(7) }));
+    expect(b[0]).not.toBe(a[0]);
+    a[0][1] = 99;
+    expect([...server.sendParts(new BytesMessage({ data: new Uint8Array(7) }))[0]]).toEqual([0x82, 7]);
+    for (let n = 1; n < 126; n++) {
+      expect([...server.sendParts(new BytesMessage({ data: new Uint8Array(n) }))[0]]).toEqual([0x82, n]);
+    }
+  });
+
+  it('writes FIN, the continuation opcode and the length form into each header (RFC 6455 5.2, 5.4)', () => {
+    const server = new Connection({ type: ConnectionType.SERVER });
+    const header = (event: BytesMessage | TextMessage) => [...server.sendParts(event)[0]];
+    expect(header(new BytesMessage({ data: new Uint8Array(7), messageFinished: false }))).toEqual([0x02, 7]);
+    expect(header(new BytesMessage({ data: new Uint8Array(7) }))).toEqual([0x80, 7]);
+    expect(header(new BytesMessage({ data: new Uint8Array(1001) }))).toEqual([0x82, 126, 0x03, 0xe9]);
+    expect(header(new BytesMessage({ data: new Uint8Array(1001), messageFinished: false }))).toEqual([0x02, 126, 0x03, 0xe9]);
+    expect(header(new BytesMessage({ data: new Uint8Array(1001) }))).toEqual([0x80, 126, 0x03, 0xe9]);
+    expect(header(new TextMessage({ data: 'x'.repeat(30000) }))).toEqual([0x81, 126, 0x75, 0x30]);
+    expect(header(new BytesMessage({ data: new Uint8Array(70000) }))).toEqual([0x82, 127, 0, 0, 0, 0, 0, 0x01, 0x11, 0x70]);
   });
 
   it('writes the same bytes as send, for every size and both roles', () => {
@@ -58,19 +54,20 @@ describe('Connection.sendv', () => {
         const a = new Connection({ type, random: fixed });
         const b = new Connection({ type, random: fixed });
         // Buffer.equals: toEqual walks a 200 KB buffer element by element.
-        const gathered = concat(a.sendv(new BytesMessage({ data: payload })));
+        const gathered = concat(a.sendParts(new BytesMessage({ data: payload })));
         expect(gathered.equals(b.send(new BytesMessage({ data: payload })))).toBe(true);
       }
     }
   });
 
-  it('keeps short text, empty payloads and all masked frames in one part', () => {
+  it('keeps short text, empty payloads, control frames and all masked frames in one part', () => {
     const server = new Connection({ type: ConnectionType.SERVER });
-    expect(server.sendv(new TextMessage({ data: 'hi' }))).toHaveLength(1);
-    expect(server.sendv(new BytesMessage({ data: new Uint8Array(0) }))).toHaveLength(1);
+    expect(server.sendParts(new TextMessage({ data: 'hi' }))).toHaveLength(1);
+    expect(server.sendParts(new BytesMessage({ data: new Uint8Array(0) }))).toHaveLength(1);
+    expect(server.sendParts(new Ping({ payload: new Uint8Array(5) }))).toHaveLength(1);
     const client = new Connection({ type: ConnectionType.CLIENT });
     for (const size of [1, 63, 64, 32768]) {
-      expect(client.sendv(new BytesMessage({ data: new Uint8Array(size) }))).toHaveLength(1);
+      expect(client.sendParts(new BytesMessage({ data: new Uint8Array(size) }))).toHaveLength(1);
     }
   });
 
@@ -79,7 +76,7 @@ describe('Connection.sendv', () => {
       const payload = Uint8Array.from({ length: size }, (_, i) => (i * 7 + 1) & 0xff);
       const copy = Uint8Array.from(payload);
       const client = new Connection({ type: ConnectionType.CLIENT, random: (b) => b.set([0x37, 0xfa, 0x21, 0x3d]) });
-      const [frame] = client.sendv(new BytesMessage({ data: payload }));
+      const [frame] = client.sendParts(new BytesMessage({ data: payload }));
       const headerSize = (size < 126 ? 2 : 4) + 4;
       expect([...frame.subarray(headerSize - 4, headerSize)]).toEqual([0x37, 0xfa, 0x21, 0x3d]);
       const key = [0x37, 0xfa, 0x21, 0x3d];

@@ -61,7 +61,7 @@ test('each WSConnection traces as its own connection, with its role', () => {
     expect(record.conn === c || record.conn === s).toBe(true);
     expect(record.role).toBe(record.conn === c ? 'client' : 'server');
   }
-  expect(lines).toContain(`client#${c} wsproto FrameProtocol.sendDataParts: 11 B 81 85 37 fa 21 3d 7f 9f 4d 51 58`);
+  expect(lines).toContain(`client#${c} wsproto FrameProtocol.sendData: 11 B 81 85 37 fa 21 3d 7f 9f 4d 51 58`);
   expect(lines).toContain(`server#${s} wsproto FrameDecoder.readHeader: FIN=1 RSV=0 opcode=1 MASK=1 length=5`);
 });
 
