@@ -208,12 +208,13 @@ export class Connection {
    * The bytes that send `event`, as parts to write in order: a gathered
    * write (`writev`, or `cork()`, a `write` per part, `uncork()`). On the
    * server side a data message's payload comes back as its own part beside
-   * a new header, so it is never copied: a large message costs no copy at
+   * its header, so it is never copied: a large message costs no copy at
    * all. Everything else is one part, as {@link send} returns it. Same
    * rules and errors as {@link send}.
    *
-   * Until the parts are written, the caller must not change the payload it
-   * passed in: the payload part is that same array.
+   * Parts are read-only: the payload part is the caller's own array (leave
+   * it unchanged until it is written), and this connection's next frame of
+   * the same kind and length gets the same header array.
    */
   sendParts(event: Event): Uint8Array[] {
     if (event.type === 'TextMessage' || event.type === 'BytesMessage') {

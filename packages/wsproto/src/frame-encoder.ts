@@ -41,6 +41,17 @@ function headerSizeOf(length: number): number {
   return length < 126 ? 2 : length < 65536 ? 4 : 10;
 }
 
+/** The payload length an unmasked header written by {@link writeHeader} gives. */
+function headerLength(header: Uint8Array): number {
+  const n = header[1];
+  if (n < 126) return header.length === 2 ? n : -1;
+  if (n === 126) return header.length === 4 ? (header[2] << 8) | header[3] : -1;
+  if (header.length !== 10) return -1;
+  const high = ((header[2] << 24) | (header[3] << 16) | (header[4] << 8) | header[5]) >>> 0;
+  const low = ((header[6] << 24) | (header[7] << 16) | (header[8] << 8) | header[9]) >>> 0;
+  return high * 0x100000000 + low;
+}
+
 /**
  * Random bytes fetched at once for mask keys, shared by every client
  * connection that uses the default source: one large `getRandomValues` call
@@ -91,13 +102,18 @@ export class FrameEncoder {
   /**
    * A frame as parts to write in order, for a gathered write: on the server
    * side a non-empty payload comes back as `[header, payload]`, where
-   * `payload` is the caller's own array (never copied) and `header` a new
-   * 2–10-byte array; on the client side (the payload must be masked, so it
-   * is copied anyway) and for an empty payload, one part from {@link frame}.
+   * `payload` is the caller's own array (never copied); on the client side
+   * (the payload must be masked, so it is copied anyway) and for an empty
+   * payload, one part from {@link frame}.
+   *
+   * @param previous - the header of the connection's last such frame: used
+   *   again when it says the same (kind, flags, length), else a new one is made
    */
-  parts(opcode: Opcode, rsv: number, fin: boolean, payload: Uint8Array): Uint8Array[] {
+  parts(opcode: Opcode, rsv: number, fin: boolean, payload: Uint8Array, previous: Uint8Array | null): Uint8Array[] {
     const length = payload.length;
     if (this.client || length === 0) return [this.frame(opcode, rsv, fin, payload)];
+    const b0 = (fin ? 0x80 : 0) | rsv | opcode;
+    if (previous !== null && previous[0] === b0 && headerLength(previous) === length) return [previous, payload];
     const header = new Uint8Array(headerSizeOf(length));
     writeHeader(header, opcode, rsv, fin, length);
     return [header, payload];

@@ -82,6 +82,12 @@ export class FrameProtocol {
 
   // Outbound message in progress: its opcode, or CONTINUATION when none.
   private outboundOpcode: Opcode = Opcode.CONTINUATION;
+  /**
+   * The header of the last frame {@link sendDataParts} split off its
+   * payload: a connection that streams messages of one size makes no more
+   * headers. Only this connection's parts ever share it.
+   */
+  private lastHeader: Uint8Array | null = null;
 
   constructor(init: FrameProtocolInit) {
     // Most connections negotiate nothing: they share one empty list, and filter makes no array.
@@ -263,7 +269,9 @@ export class FrameProtocol {
    * Like {@link sendData}, as parts for a gathered write: on the server side
    * a binary payload (or text, once encoded) comes back beside its header,
    * not copied (see {@link FrameEncoder.parts}). Writing the parts in order
-   * is the same as writing `sendData`'s bytes.
+   * is the same as writing `sendData`'s bytes. Parts are read-only: the
+   * payload is the caller's, and the header may be handed out again for the
+   * connection's next frame of the same kind and length.
    */
   sendDataParts(payload: string | Uint8Array, fin = true): Uint8Array[] {
     const parts = this.encodeData(payload, fin, true);
@@ -296,7 +304,10 @@ export class FrameProtocol {
       data = isText ? textEncoder.encode(payload) : payload;
       for (const ext of this.extensions) [rsv, data] = ext.frameOutbound(opcode, rsv, data, fin);
     }
-    return gathered ? this.encoder.parts(opcode, rsv, fin, data) : [this.encoder.frame(opcode, rsv, fin, data)];
+    if (!gathered) return [this.encoder.frame(opcode, rsv, fin, data)];
+    const parts = this.encoder.parts(opcode, rsv, fin, data, this.lastHeader);
+    if (parts.length === 2) this.lastHeader = parts[0];
+    return parts;
   }
 
   /**

@@ -21,14 +21,16 @@ describe('Connection.sendParts', () => {
     expect([...parts[0]]).toEqual(header);
   });
 
-  it('gives every frame a header of its own, so changing one handed out changes no other frame', () => {
+  it('reuses a header only within its own connection, and only for the same kind, flags and length', () => {
     const server = new Connection({ type: ConnectionType.SERVER });
     const other = new Connection({ type: ConnectionType.SERVER });
-    const a = server.sendParts(new BytesMessage({ data: new Uint8Array(7) }));
-    const b = other.sendParts(new BytesMessage({ data: new Uint8Array(7) }));
-    expect(b[0]).not.toBe(a[0]);
-    a[0][1] = 99;
-    expect([...server.sendParts(new BytesMessage({ data: new Uint8Array(7) }))[0]]).toEqual([0x82, 7]);
+    const a = server.sendParts(new BytesMessage({ data: new Uint8Array(1000) }))[0];
+    expect(server.sendParts(new BytesMessage({ data: new Uint8Array(1000).fill(1) }))[0]).toBe(a);
+    expect(other.sendParts(new BytesMessage({ data: new Uint8Array(1000) }))[0]).not.toBe(a);
+    expect(server.sendParts(new BytesMessage({ data: new Uint8Array(1001) }))[0]).not.toBe(a);
+    expect(server.sendParts(new TextMessage({ data: 'x'.repeat(30000) }))[0]).not.toBe(a);
+    // The first header still says what it said.
+    expect([...a]).toEqual([0x82, 126, 0x03, 0xe8]);
     for (let n = 1; n < 126; n++) {
       expect([...server.sendParts(new BytesMessage({ data: new Uint8Array(n) }))[0]]).toEqual([0x82, n]);
     }
