@@ -9,9 +9,6 @@
 const { Duplex } = require('node:stream');
 const { clientFrame } = require('./client-frame');
 
-// 'wsstack' | 'ws' | 'ws+bufferutil' | 'duplex', comma-separated. ws and
-// ws+bufferutil cannot share a process: ws decides on bufferutil when loaded.
-const impls = process.argv[2].split(',');
 const warmupMs = Number(process.env.BENCH_WARMUP_MS || 300);
 const budgetMs = Number(process.env.BENCH_MS || 1000);
 const sliceMs = Number(process.env.BENCH_SLICE_MS || 100);
@@ -151,11 +148,14 @@ async function connect(impl, row) {
     } while (performance.now() < end);
     return n;
   };
-  return { impl, run, close: () => socket.destroy() };
+  const trips = async (n) => {
+    for (let i = 0; i < n; i++) await roundTrip();
+  };
+  return { impl, run, trips, close: () => socket.destroy() };
 }
 
-/** Round trips per second of each implementation for one row, measured in alternating turns. */
-async function measure(row) {
+/** Round trips per second of each implementation in `impls` for one row, measured in alternating turns. */
+async function measure(impls, row) {
   const clients = [];
   for (const impl of impls) clients.push(await connect(impl, row));
   for (const client of clients) await client.run(warmupMs);
@@ -173,15 +173,25 @@ async function measure(row) {
   return clients.map((c) => ({ id: row.id, impl: c.impl, rtps: trips.get(c) / (time.get(c) / 1000) }));
 }
 
-(async () => {
-  if (impls.includes('ws+bufferutil') && (process.env.WS_NO_BUFFER_UTIL || require('bufferutil') === require('bufferutil/fallback'))) {
-    throw new Error('bufferutil has no native build here: ws+bufferutil would measure the JS fallback');
-  }
-  if (impls.includes('ws') && process.env.WS_NO_BUFFER_UTIL !== '1') throw new Error('ws without bufferutil needs WS_NO_BUFFER_UTIL=1');
-  const results = [];
-  for (const row of rows) results.push(...(await measure(row)));
-  process.stdout.write(`${JSON.stringify({ results, partial: rows.length < allRows.length })}\n`);
-})().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+/** The echo over a MemorySocket, for bench/roundtrip-instr.js (which counts instructions per round trip). */
+module.exports = { allRows, connect };
+
+if (require.main === module) main();
+
+function main() {
+  // 'wsstack' | 'ws' | 'ws+bufferutil' | 'duplex', comma-separated. ws and
+  // ws+bufferutil cannot share a process: ws decides on bufferutil when loaded.
+  const impls = process.argv[2].split(',');
+  (async () => {
+    if (impls.includes('ws+bufferutil') && (process.env.WS_NO_BUFFER_UTIL || require('bufferutil') === require('bufferutil/fallback'))) {
+      throw new Error('bufferutil has no native build here: ws+bufferutil would measure the JS fallback');
+    }
+    if (impls.includes('ws') && process.env.WS_NO_BUFFER_UTIL !== '1') throw new Error('ws without bufferutil needs WS_NO_BUFFER_UTIL=1');
+    const results = [];
+    for (const row of rows) results.push(...(await measure(impls, row)));
+    process.stdout.write(`${JSON.stringify({ results, partial: rows.length < allRows.length })}\n`);
+  })().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

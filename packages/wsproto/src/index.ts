@@ -24,3 +24,7 @@ export { WSConnection } from './ws-connection';
 export { ExtendedConnect, type ExtendedConnectOptions } from './extended-connect';
 export { CONNECT_PROTOCOL } from './extended-connect-checks';
 export { setTraceSink, traceId, type TraceRecord, type TraceRole, type TraceSink } from './trace';
+
+// Last: every export above is defined (see fast-exports.ts).
+import { fastExports } from './fast-exports';
+fastExports(module.exports as object);

@@ -12,3 +12,7 @@ export { closeProblem, encodeClosePayload, truncateReason } from './close-reason
 export { checkHeaders } from './http-head';
 export { utf8ByteLength } from './utf8';
 export { trace, traceBytes, traceEvent, traceFor, traceLink, tracing, TRACE_BYTES_MAX, type TraceExtra } from './trace';
+
+// Last: every export above is defined (see fast-exports.ts).
+import { fastExports } from './fast-exports';
+fastExports(module.exports as object);
