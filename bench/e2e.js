@@ -309,4 +309,5 @@ async function run() {
   );
 }
 
-module.exports = { run };
+// spawn, stop and reply serve the memory suite's children too.
+module.exports = { run, spawn, stop, reply };

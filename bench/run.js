@@ -11,6 +11,7 @@ const suites = {
   h2: () => require('./h2').run(),
   reliability: () => require('./reliability').run(),
   topics: () => require('./topics').run(),
+  memory: () => require('./memory').run(),
 };
 
 async function main() {

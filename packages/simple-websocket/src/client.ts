@@ -17,6 +17,7 @@ import { ConnectionError } from './errors';
 import { acquireSessionWithin, release, track } from './http2-sessions';
 import { abortTransport, endsStream, fieldsOf, toHttp2Headers } from './http2-stream';
 import type { ClientOptions, ResolvedOptions } from './options';
+import { SocketWriter } from './socket-writer';
 
 /** How much of a refusal's body goes into the error message. */
 const MAX_REJECT_BODY = 1024;
@@ -75,7 +76,7 @@ export class Client extends Base {
     if (tracing) ws.traceStep('Client.connect', `${plan.secure ? 'tls' : 'net'}.connect ${plan.host}:${plan.port} for ${String(url)}`);
     const opened = ws.whenOpen(plan.resolved.handshakeTimeout);
     // Written before the socket connects: Node queues it until then.
-    ws.writer.writeNow(plan.request);
+    SocketWriter.writeNow(socket, plan.request);
     return opened;
   }
 

@@ -24,9 +24,13 @@ export interface QueueOwner {
   readonly socket: object;
 }
 
+/**
+ * A waiting receiver. It keeps only its promise's resolve function: a
+ * rejection resolves it with a rejected promise, so the reject function
+ * (56 bytes per parked connection) is never held.
+ */
 interface Waiter {
-  resolve: (value: Message | undefined | IteratorResult<Message, undefined>) => void;
-  reject: (error: Error) => void;
+  resolve: (value: Message | undefined | IteratorResult<Message, undefined> | Promise<never>) => void;
   timer: NodeJS.Timeout | undefined;
   /** Waiting in {@link MessageQueue.next}: settled with iterator results. */
   iterating: boolean;
@@ -113,8 +117,8 @@ export class MessageQueue implements AsyncIterableIterator<Message> {
       return Promise.reject(this.error);
     }
     if (timeout !== undefined && timeout <= 0) return Promise.resolve(undefined);
-    return new Promise<Message | undefined>((resolve, reject) => {
-      const waiter: Waiter = { resolve: resolve as Waiter['resolve'], reject, timer: undefined, iterating: false };
+    return new Promise<Message | undefined>((resolve) => {
+      const waiter: Waiter = { resolve: resolve as Waiter['resolve'], timer: undefined, iterating: false };
       if (timeout !== undefined && Number.isFinite(timeout)) {
         waiter.timer = setTimeout(MessageQueue.expire, timeout, this, waiter);
       }
@@ -135,8 +139,8 @@ export class MessageQueue implements AsyncIterableIterator<Message> {
       this.owner.onQueueDrained();
       return this.owner.endsQuietly(this.error) ? Promise.resolve(DONE) : Promise.reject(this.error);
     }
-    return new Promise<IteratorResult<Message, undefined>>((resolve, reject) => {
-      this.addWaiter({ resolve: resolve as Waiter['resolve'], reject, timer: undefined, iterating: true });
+    return new Promise<IteratorResult<Message, undefined>>((resolve) => {
+      this.addWaiter({ resolve: resolve as Waiter['resolve'], timer: undefined, iterating: true });
     });
   }
 
@@ -174,7 +178,7 @@ export class MessageQueue implements AsyncIterableIterator<Message> {
     for (let waiter = this.nextWaiter(); waiter !== null; waiter = this.nextWaiter()) {
       if (waiter.timer !== undefined) clearTimeout(waiter.timer);
       if (waiter.iterating && this.owner.endsQuietly(error)) waiter.resolve(DONE);
-      else waiter.reject(error);
+      else waiter.resolve(Promise.reject(error));
     }
   }
 

@@ -29,6 +29,7 @@ import { ConnectionError, describeValue } from './errors';
 import type { HandshakeRequest } from './handshake-request';
 import { abortTransport, fieldsOf, isServerHttp2Stream, respond } from './http2-stream';
 import { headerList, resolveOptions, type ResolvedOptions, type ServerOptionsBase } from './options';
+import { SocketWriter } from './socket-writer';
 import { Subscriptions } from './subscriptions';
 import { checkTopic, Topics, type TopicMember } from './topics';
 
@@ -383,7 +384,7 @@ export class Server extends Base implements TopicMember {
   private answer(event: AcceptConnection | RejectConnection): void {
     const conn = this.conn;
     if (conn instanceof ExtendedConnect) respond(this.socket as ServerHttp2Stream, conn.sendHeaders(event), event.type === 'RejectConnection');
-    else this.writer.writeNow(conn.send(event));
+    else SocketWriter.writeNow(this.socket, conn.send(event));
   }
 
   protected override handleHandshakeError(error: unknown): void {

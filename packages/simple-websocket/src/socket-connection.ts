@@ -32,8 +32,8 @@ export abstract class SocketConnection implements QueueOwner, TimerOwner, Socket
   protected readonly options: ResolvedOptions;
   /** Received messages waiting for `receive()`. */
   protected readonly queue: MessageQueue;
-  /** Where every byte this connection sends goes through. */
-  protected readonly writer: SocketWriter;
+  /** See {@link writer}. */
+  private socketWriter: SocketWriter | null = null;
   protected state = SocketState.HANDSHAKE;
   /** The subprotocol the handshake settled on. */
   protected subprotocolChosen: string | null = null;
@@ -59,7 +59,6 @@ export abstract class SocketConnection implements QueueOwner, TimerOwner, Socket
     this.conn = conn;
     this.options = options;
     this.queue = new MessageQueue(this, options.maxQueuedMessages, options.maxQueuedBytes);
-    this.writer = new SocketWriter(socket, this.queue);
     if (tracing) traceLink(conn, socket, this.traceRole());
     listen(socket, this);
     // Frames are small and latency matters: no Nagle delay.
@@ -81,6 +80,14 @@ export abstract class SocketConnection implements QueueOwner, TimerOwner, Socket
 
   private traceRole(): 'client' | 'server' {
     return this.conn.type === ConnectionType.CLIENT ? 'client' : 'server';
+  }
+
+  /**
+   * Where every byte this connection sends after the handshake goes through;
+   * made at the first such write, so an idle connection keeps none.
+   */
+  protected get writer(): SocketWriter {
+    return (this.socketWriter ??= new SocketWriter(this.socket, this.queue));
   }
 
   /** Runs the core's events; `Base` says what each one does. */
@@ -128,6 +135,8 @@ export abstract class SocketConnection implements QueueOwner, TimerOwner, Socket
     this.subprotocolChosen = subprotocol;
     this.setState(SocketState.OPEN);
     this.timers?.clearHandshake();
+    // The handshake's deadline was the only timer a raw socket had: an open idle connection keeps no timers object.
+    if (this.timers?.idle) this.timers = null;
     if (this.options.pingInterval > 0) this.clock().startPing(this.options.pingInterval);
     const waiter = this.handshakeWaiter;
     this.handshakeWaiter = null;
@@ -269,7 +278,7 @@ export abstract class SocketConnection implements QueueOwner, TimerOwner, Socket
       this.queue.close(new ConnectionClosed(this.code, this.reasonText || this.dropReason));
     }
     if (this.state !== SocketState.CLOSED) this.setState(SocketState.CLOSED);
-    this.writer.fail(this.closedError());
+    this.socketWriter?.fail(this.closedError());
     const closed = this.closedWaiter;
     this.closedWaiter = null;
     closed?.resolve();

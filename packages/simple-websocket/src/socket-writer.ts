@@ -88,9 +88,8 @@ export class SocketWriter {
     return socket.write(bytes, onFlushed);
   }
 
-  /** Writes at once, uncorked and untracked: the handshake's one response. */
-  writeNow(bytes: Uint8Array): void {
-    const socket = this.socket;
+  /** Writes at once, uncorked and untracked: the handshake's one message, before a connection needs a writer. */
+  static writeNow(socket: Duplex, bytes: Uint8Array): void {
     if (tracing) traceFor(socket, null, 'simple-websocket', 'SocketWriter.writeNow', `socket.write ${traceBytes(bytes)}`, { bytes });
     if (!socket.destroyed && socket.writable) socket.write(bytes);
   }

@@ -69,6 +69,11 @@ export class ConnectionTimers {
     this.close = null;
   }
 
+  /** True when no timer is armed: the object can be dropped until one is. */
+  get idle(): boolean {
+    return this.handshake === null && this.ping === null && this.close === null;
+  }
+
   /** Clears every timer: the socket closed. */
   clearAll(): void {
     this.clearHandshake();

@@ -83,7 +83,8 @@ export class FrameEncoder {
    *   from a shared pool; any other source is asked per key, so tests stay exact.
    */
   constructor(
-    private readonly client: boolean,
+    /** True on the client side. */
+    readonly client: boolean,
     private readonly random: RandomSource = defaultRandom,
   ) {}
 

@@ -64,7 +64,8 @@ export class FrameProtocol {
   private readonly extensions: Extension[];
   private readonly maxMessageSize: number;
   private readonly maxFragments: number;
-  private readonly decoder: FrameDecoder;
+  /** Made when the first bytes arrive: an idle connection keeps none of its state. */
+  private decoder: FrameDecoder | null = null;
   private readonly encoder: FrameEncoder;
   /** Decodes received text (see dataPiece); made at the first text message: many connections never see one. */
   private utf8: Utf8Decoder | null = null;
@@ -94,14 +95,16 @@ export class FrameProtocol {
     const enabled = init.extensions?.length ? init.extensions.filter((e) => e.enabled()) : NO_EXTENSIONS;
     this.extensions = enabled.length > 0 ? enabled : NO_EXTENSIONS;
     this.maxMessageSize = init.maxMessageSize ?? DEFAULT_OPTIONS.maxMessageSize;
-    this.maxFragments = init.maxFragments ?? DEFAULT_OPTIONS.maxFragments;
-    this.decoder = new FrameDecoder(init.client);
+    // No limit (Infinity) is kept as 2^30, a small integer: a field holding a
+    // double costs every connection a 16-byte heap number. 2^30 fragments, each
+    // charged at least 128 bytes of the message size, would make 128 GiB.
+    this.maxFragments = Math.min(init.maxFragments ?? DEFAULT_OPTIONS.maxFragments, 2 ** 30);
     this.encoder = frameEncoder(init.client, init.random);
   }
 
   /** True on the client side. */
   get client(): boolean {
-    return this.decoder.client;
+    return this.encoder.client;
   }
 
   /**
@@ -109,7 +112,7 @@ export class FrameProtocol {
    * unmasked in place and handed out as views of it, so do not reuse it.
    */
   receiveBytes(data: Uint8Array): void {
-    this.decoder.receiveBytes(data);
+    (this.decoder ??= new FrameDecoder(this.encoder.client)).receiveBytes(data);
   }
 
   /**
@@ -135,11 +138,12 @@ export class FrameProtocol {
   nextFrame(): Frame | null {
     if (this.failure) throw this.failure;
     const d = this.decoder;
+    if (d === null) return null;
     try {
       for (;;) {
         if (!this.frameAccepted) {
           if (!d.readHeader()) return null;
-          this.acceptHeader();
+          this.acceptHeader(d);
           this.frameAccepted = true;
         }
         if (isControl(d.opcode)) {
@@ -168,8 +172,7 @@ export class FrameProtocol {
   }
 
   /** Message-level checks of a freshly parsed header. */
-  private acceptHeader(): void {
-    const d = this.decoder;
+  private acceptHeader(d: FrameDecoder): void {
     const opcode = d.opcode;
     if (opcode === Opcode.CONTINUATION) {
       // RFC 6455 5.4: a continuation needs a message to continue.
