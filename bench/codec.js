@@ -2,6 +2,7 @@
 // without and with bufferutil. Each implementation runs in a child process;
 // rounds alternate the order and each figure is the median of the rounds.
 'use strict';
+const os = require('node:os');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -39,7 +40,7 @@ async function run() {
   const get = (impl, id, key) => median(samples[impl][id].map((s) => s[key]));
 
   const lines = [];
-  lines.push(`# Codec benchmark (node ${process.version}, ${rounds} rounds, median)`);
+  lines.push(`# Codec benchmark (node ${process.version}, ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${rounds} rounds, median)`);
   lines.push('');
   lines.push('Binary messages; decode = a server reading masked frames into whole messages; encode = one frame per message.');
   lines.push('');
