@@ -6,7 +6,7 @@
 
 /**
  * The states of a {@link Base} connection. Transitions happen in
- * `Base.setState` only, checked against {@link ALLOWED}:
+ * `SocketConnection.setState` only, checked against {@link ALLOWED}:
  *
  * HANDSHAKE → OPEN (handshake done) | CLOSED (handshake failed);
  * OPEN → CLOSING (a close frame was sent or received, or the socket is being
